@@ -1,0 +1,109 @@
+import { z } from 'zod';
+import { PIPELINE_PHASES, type PipelinePhase } from './enums';
+
+/**
+ * Per-phase configuration, under `config.<phase>` of a start request.
+ * Known keys are type- and range-checked and defaulted; unknown keys are kept and passed to the
+ * phase (the original's clients send keys we do not interpret yet).
+ */
+const unit = z.number().min(0).max(1);
+const positiveInt = (max: number) => z.int().min(1).max(max);
+
+/** Keys every phase understands: which executor runs it, its dry-run pacing and its time budget. */
+const commonPhaseKeys = {
+  executor: z.string().min(1).max(64).optional(),
+  steps: positiveInt(100_000).optional(),
+  step_ms: z.int().min(0).max(600_000).optional(),
+  timeout_seconds: z.number().positive().max(7 * 24 * 3600).optional(),
+};
+
+export const PHASE_CONFIG_SCHEMAS = {
+  cognate: z.looseObject({
+    ...commonPhaseKeys,
+    base_models: z.array(z.string().min(1).max(128)).min(1).max(16).default(['tiny-gpt-a', 'tiny-gpt-b', 'tiny-gpt-c']),
+    init_strategy: z.enum(['xavier_uniform', 'kaiming_normal', 'random', 'custom']).default('xavier_uniform'),
+    merge_strategy: z.enum(['average', 'weighted', 'evolutionary']).default('evolutionary'),
+    models_created: positiveInt(16).default(3),
+  }),
+  evomerge: z.looseObject({
+    ...commonPhaseKeys,
+    population_size: z.int().min(2).max(256).default(8),
+    generations: positiveInt(1000).default(10),
+    mutation_rate: unit.default(0.1),
+    merge_operators: z.array(z.enum(['linear', 'slerp', 'ties', 'dare'])).min(1).default(['linear', 'slerp', 'ties', 'dare']),
+  }),
+  quietstar: z.looseObject({
+    ...commonPhaseKeys,
+    thought_length: positiveInt(256).default(8),
+    num_thoughts: positiveInt(64).default(4),
+  }),
+  bitnet: z.looseObject({
+    ...commonPhaseKeys,
+    group_size: positiveInt(4096).default(64),
+    calibration_samples: positiveInt(100_000).default(128),
+  }),
+  training: z.looseObject({
+    ...commonPhaseKeys,
+    batch_size: positiveInt(4096).default(32),
+    learning_rate: z.number().positive().max(10).default(0.001),
+    epochs: positiveInt(10_000).default(1),
+    training_steps: positiveInt(10_000_000).optional(),
+    optimizer: z.enum(['adamw', 'sgd']).default('adamw'),
+    grokfast: z
+      .looseObject({
+        enabled: z.boolean().default(false),
+        ema_alpha: unit.default(0.98),
+        lambda: z.number().min(0).max(100).default(2),
+      })
+      .optional(),
+  }),
+  baking: z.looseObject({
+    ...commonPhaseKeys,
+    tool_types: z.array(z.string().min(1).max(64)).max(32).default(['calculator', 'search', 'code']),
+    persona_traits: z.array(z.string().min(1).max(64)).max(32).default(['helpful', 'precise']),
+  }),
+  adas: z.looseObject({
+    ...commonPhaseKeys,
+    iterations: positiveInt(10_000).default(10),
+    population_size: z.int().min(2).max(256).default(12),
+    search_space: z.record(z.string(), z.unknown()).optional(),
+  }),
+  compression: z.looseObject({
+    ...commonPhaseKeys,
+    target_sparsity: z.number().min(0).max(0.99).default(0.5),
+    codebook_size: z.int().min(2).max(65_536).default(16),
+    method: z.string().min(1).max(64).optional(),
+  }),
+} as const satisfies Record<PipelinePhase, z.ZodType>;
+
+export type PhaseConfig<P extends PipelinePhase = PipelinePhase> = z.infer<(typeof PHASE_CONFIG_SCHEMAS)[P]>;
+
+/** Dry-run pacing shared by all phases unless a phase overrides `steps` / `step_ms`. */
+export const DryRunConfig = z.looseObject({
+  steps: positiveInt(100_000).default(10),
+  step_ms: z.int().min(0).max(600_000).default(100),
+});
+
+/** Pipeline-level config: the per-phase sections plus knobs that apply to every phase. */
+export const PipelineConfig = z.looseObject({
+  ...Object.fromEntries(PIPELINE_PHASES.map((p) => [p, z.record(z.string(), z.unknown()).optional()])),
+  executor: z.string().min(1).max(64).default('dry-run'),
+  dry_run: DryRunConfig.optional(),
+  quality_gates: z.record(z.string(), z.unknown()).optional(),
+});
+export type PipelineConfig = z.infer<typeof PipelineConfig>;
+
+/**
+ * The config schema for one start request: every requested phase gets its section parsed with
+ * defaults filled in (prefault runs the section's own defaults on `{}`); sections of phases that
+ * were not requested are still checked if present, so a typo'd value never slips through.
+ */
+export function pipelineConfigSchema(phases: readonly PipelinePhase[]) {
+  const sections = Object.fromEntries(
+    PIPELINE_PHASES.map((p) => {
+      const section: z.ZodType = PHASE_CONFIG_SCHEMAS[p];
+      return [p, phases.includes(p) ? section.prefault({}) : section.optional()];
+    }),
+  );
+  return PipelineConfig.extend(sections).extend({ dry_run: DryRunConfig.prefault({}) });
+}

@@ -1,0 +1,68 @@
+import type { EventEnvelope, EventType, EventData, TypedEnvelope } from '@agent-forge/contracts';
+import { makeEnvelope } from '@agent-forge/contracts';
+import type { Redis } from 'ioredis';
+import { Keys } from './keys';
+import { runScript } from './scripts';
+
+/** Stream length kept per session (approximate, XADD MAXLEN ~). */
+export const DEFAULT_STREAM_MAXLEN = 10_000;
+
+/**
+ * The event path: an event is published once; it is appended to its session's capped stream
+ * (the record, whose entry id becomes `event_id`) and announced on pub/sub (the doorbell) in one
+ * atomic script. Events without a session go to pub/sub only.
+ */
+export class EventPublisher {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: Keys,
+    private readonly maxLen = DEFAULT_STREAM_MAXLEN,
+  ) {}
+
+  async publish<T extends EventType>(eventType: T, sessionId: string | null, data: EventData<T>): Promise<string | null> {
+    return this.publishEnvelope(makeEnvelope(eventType, sessionId, data));
+  }
+
+  async publishEnvelope(envelope: EventEnvelope | TypedEnvelope<EventType>): Promise<string | null> {
+    const payload = JSON.stringify(envelope);
+    if (envelope.session_id === null) {
+      await this.redis.publish(this.keys.eventsChannel(), payload);
+      return null;
+    }
+    return runScript<string>(this.redis, 'emit', [this.keys.events(envelope.session_id)], [
+      this.keys.eventsChannel(),
+      payload,
+      this.maxLen,
+    ]);
+  }
+}
+
+/** Parse a pub/sub message or stream entry back into an envelope (null if it is not one of ours). */
+export function parseEventMessage(message: string): EventEnvelope | null {
+  try {
+    const value = JSON.parse(message) as EventEnvelope;
+    return typeof value === 'object' && value !== null && typeof value.event_type === 'string' ? value : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Reads a session's recorded events back, in order (the realtime issue builds resume on this). */
+export class EventReader {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: Keys,
+  ) {}
+
+  /** Events after `afterId` (exclusive; "0" for all), oldest first. */
+  async readAfter(sessionId: string, afterId = '0', count = 1_000): Promise<EventEnvelope[]> {
+    const rows = await this.redis.xrange(this.keys.events(sessionId), `(${afterId}`, '+', 'COUNT', count);
+    const out: EventEnvelope[] = [];
+    for (const [id, fields] of rows) {
+      const idx = fields.indexOf('e');
+      const env = idx >= 0 ? parseEventMessage(fields[idx + 1] ?? '') : null;
+      if (env) out.push({ ...env, event_id: id });
+    }
+    return out;
+  }
+}

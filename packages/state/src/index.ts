@@ -1,0 +1,3 @@
+export * from './keys';
+export * from './scripts';
+export * from './events';
