@@ -1,0 +1,43 @@
+import type { PipelineConfig, PipelinePhase } from '@agent-forge/contracts';
+import type { Logger } from '@agent-forge/runtime';
+
+export interface ProgressStep {
+  /** Percent of this phase done, 0..100. */
+  percent: number;
+  message?: string;
+  /** Measured figures so far; shown as the phase's custom_metrics while it runs. */
+  metrics?: Record<string, unknown>;
+  /** In-phase checkpoint: what a later run of this phase needs to continue after this step. */
+  state?: unknown;
+}
+
+/** What a phase executor gets from the engine. */
+export interface PhaseContext {
+  sessionId: string;
+  phase: PipelinePhase;
+  /** This phase's section of the pipeline config (`config.<phase>`), defaults filled in. */
+  config: Record<string, unknown>;
+  pipelineConfig: PipelineConfig;
+  /** Aborted on cancel/stop of the session (and by the phase timeout). */
+  signal: AbortSignal;
+  /** State saved by the last `progress({state})` of an earlier run of this phase, or null. */
+  resumeState: unknown;
+  attempt: number;
+  logger: Logger;
+  /**
+   * Record a step. Between steps is where control takes effect: when the session was paused the
+   * engine parks the phase (the job ends, holding no worker slot) by throwing `PhaseParked`; when
+   * it was cancelled it throws an AbortError. Executors just let these propagate.
+   */
+  progress(step: ProgressStep): Promise<void>;
+}
+
+export interface PhaseResult {
+  /** The phase's measured outputs; they become `custom_metrics` and the `phase_complete` metrics. */
+  metrics: Record<string, unknown>;
+}
+
+export interface PhaseExecutor {
+  readonly name: string;
+  run(ctx: PhaseContext): Promise<PhaseResult>;
+}

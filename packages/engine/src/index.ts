@@ -1,0 +1,5 @@
+export * from './queues';
+export * from './executor';
+export * from './errors';
+export * from './dry-run';
+export * from './registry';

@@ -1,0 +1,53 @@
+--[[
+  Record a finished phase and advance the session, exactly once per phase: a redelivered job
+  finds the phase completed and changes nothing. The caller enqueues the next phase when told to
+  (with a job id derived from session, phase and run generation, so that is idempotent too).
+  KEYS: session, events, 8 phase hashes
+  ARGV[1] phase  ARGV[2] run_gen  ARGV[3] job id  ARGV[4] custom metrics JSON
+  ARGV[5] duration seconds  ARGV[6] memory MB  ARGV[7] gate results JSON array  ARGV[8] now ISO
+  ARGV[9] now ms  ARGV[10] channel  ARGV[11] maxlen  ARGV[12] gpu utilization ('' = none)
+  Returns {'dup'} | {'stale', why} | {'next', phase, run_gen} | {'parked', next_phase} | {'completed'}
+]]
+--@include emit
+--@include session
+local phase, gen, jobId, metricsJson, duration, mem, gatesJson = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
+local nowIso, nowMs, channel, maxlen, gpu = ARGV[8], ARGV[9], ARGV[10], ARGV[11], ARGV[12]
+local s = redis.call('HMGET', KEYS[1], 'status', 'session_id', 'current_phase', 'run_gen', 'phases')
+local status = s[1]
+if not status then return {'stale', 'gone'} end
+local pKey = phaseKey(phase)
+if redis.call('HGET', pKey, 'status') == 'completed' then return {'dup'} end
+if s[4] ~= gen or s[3] ~= phase then return {'stale', 'superseded'} end
+if TERMINAL[status] then return {'stale', status} end
+
+redis.call('HSET', pKey, 'status', 'completed', 'progress', 100, 'ended_ms', nowMs, 'duration_seconds', duration,
+  'memory_mb', mem, 'custom_metrics', metricsJson, 'gate_results', gatesJson, 'completed_job', jobId,
+  'resume_state', '', 'error_message', '', 'gpu', gpu)
+local phases = cjson.decode(s[5])
+local nextPhase = nil
+for i, p in ipairs(phases) do
+  if p == phase then nextPhase = phases[i + 1] end
+end
+local total = totalProgress(phases, 0)
+local metrics = cjson.decode(metricsJson)
+emit(KEYS[2], channel, maxlen, {
+  event_type = 'phase_complete', timestamp = nowIso, session_id = s[2],
+  data = {phase = phase, success = true, duration_seconds = tonumber(duration), metrics = metrics,
+          quality_gates = cjson.decode(gatesJson)}
+})
+
+if nextPhase then
+  redis.call('HSET', KEYS[1], 'current_phase', nextPhase, 'phase_progress', 0, 'total_progress', total, 'updated_at', nowIso)
+  redis.call('HSET', phaseKey(nextPhase), 'status', 'pending')
+  if status == 'paused' then
+    -- Paused during the last step: the next phase waits, holding no worker slot.
+    redis.call('HSET', KEYS[1], 'parked', '1')
+    return {'parked', nextPhase}
+  end
+  emit(KEYS[2], channel, maxlen, progressEnvelope(s[2], nowIso, nextPhase, 0, total, status, 'phase ' .. nextPhase .. ' queued', nil))
+  return {'next', nextPhase, gen}
+end
+redis.call('HSET', KEYS[1], 'status', 'completed', 'current_phase', '', 'phase_progress', 0, 'total_progress', 100,
+  'updated_at', nowIso, 'ended_at', nowIso, 'ended_ms', nowMs, 'end_reason', 'completed', 'worker_id', '')
+emit(KEYS[2], channel, maxlen, progressEnvelope(s[2], nowIso, phase, 100, 100, 'completed', 'pipeline completed', nil))
+return {'completed'}

@@ -1,0 +1,49 @@
+--[[
+  Apply a control action atomically (the transition table lives in contracts; the caller passes
+  the statuses the action is allowed from and the status it leads to).
+  KEYS: session, events, 8 phase hashes
+  ARGV[1] action  ARGV[2] allowed-from statuses, comma separated  ARGV[3] target status
+  ARGV[4] now ISO  ARGV[5] now ms  ARGV[6] channel  ARGV[7] stream maxlen  ARGV[8] reason
+  Returns {'not_found'} | {'invalid', from} | {'ok', from, to, enqueue ('1'|''), run_gen, current_phase}
+]]
+--@include emit
+--@include session
+local action, allowed, target = ARGV[1], ARGV[2], ARGV[3]
+local nowIso, nowMs, channel, maxlen, reason = ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8]
+local s = redis.call('HMGET', KEYS[1], 'status', 'session_id', 'current_phase', 'parked', 'run_gen', 'phases', 'phase_progress')
+local status = s[1]
+if not status then return {'not_found'} end
+if not string.find(',' .. allowed .. ',', ',' .. status .. ',', 1, true) then return {'invalid', status} end
+local sessionId, current, parked, gen = s[2], s[3] or '', s[4], s[5]
+local phases = cjson.decode(s[6])
+local pKey = current ~= '' and phaseKey(current) or nil
+local enqueue = ''
+
+if action == 'pause' then
+  redis.call('HSET', KEYS[1], 'status', target, 'status_reason', reason, 'updated_at', nowIso)
+  if pKey and redis.call('HGET', pKey, 'status') == 'running' then redis.call('HSET', pKey, 'status', 'paused') end
+elseif action == 'resume' then
+  redis.call('HSET', KEYS[1], 'status', target, 'status_reason', '', 'updated_at', nowIso)
+  if pKey and redis.call('HGET', pKey, 'status') == 'paused' then redis.call('HSET', pKey, 'status', 'running') end
+  if parked == '1' then
+    -- The phase's job was parked (it holds no worker slot): a new generation takes over.
+    gen = tostring(redis.call('HINCRBY', KEYS[1], 'run_gen', 1))
+    redis.call('HSET', KEYS[1], 'parked', '0')
+    enqueue = '1'
+  end
+else -- stop / cancel
+  redis.call('HSET', KEYS[1], 'status', target, 'status_reason', reason, 'end_reason', action,
+    'updated_at', nowIso, 'ended_at', nowIso, 'ended_ms', nowMs, 'parked', '0')
+  if pKey then
+    local ps = redis.call('HGET', pKey, 'status')
+    if ps == 'running' or ps == 'paused' or ps == 'pending' then
+      redis.call('HSET', pKey, 'status', 'cancelled', 'ended_ms', nowMs)
+    end
+  end
+end
+
+local total = totalProgress(phases, tonumber(s[7]) or 0)
+redis.call('HSET', KEYS[1], 'total_progress', total)
+emit(KEYS[2], channel, maxlen, progressEnvelope(sessionId, nowIso, current, tonumber(s[7]) or 0, total,
+  redis.call('HGET', KEYS[1], 'status'), action .. ': ' .. reason, nil))
+return {'ok', status, redis.call('HGET', KEYS[1], 'status'), enqueue, gen, current}

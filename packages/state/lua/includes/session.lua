@@ -1,0 +1,34 @@
+-- Helpers shared by the session scripts. KEYS[1] is the session hash, KEYS[2] its event stream,
+-- KEYS[3..10] the phase hashes in canonical order.
+local PHASES = {'cognate', 'evomerge', 'quietstar', 'bitnet', 'training', 'baking', 'adas', 'compression'}
+local function phaseKey(phase)
+  for i, p in ipairs(PHASES) do
+    if p == phase then return KEYS[2 + i] end
+  end
+  return nil
+end
+local TERMINAL = {completed = true, failed = true, cancelled = true}
+
+-- Total progress: completed phases count 100 each, the running one its own percent.
+local function totalProgress(phases, currentPct)
+  local done = 0
+  for _, p in ipairs(phases) do
+    if redis.call('HGET', phaseKey(p), 'status') == 'completed' then done = done + 1 end
+  end
+  local total = (done * 100 + (currentPct or 0)) / #phases
+  if total > 100 then total = 100 end
+  return math.floor(total * 100 + 0.5) / 100, done
+end
+
+local function nullable(v)
+  if v == false or v == nil or v == '' then return cjson.null end
+  return v
+end
+
+local function progressEnvelope(sessionId, nowIso, phase, phasePct, totalPct, status, message, metrics)
+  return {
+    event_type = 'pipeline_progress', timestamp = nowIso, session_id = sessionId,
+    data = {phase = nullable(phase), progress_percent = phasePct, total_progress_percent = totalPct,
+            status = status, message = message, metrics = metrics or cjson.decode('{}')}
+  }
+end

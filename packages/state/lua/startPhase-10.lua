@@ -1,0 +1,36 @@
+--[[
+  A worker claims a phase job. Guards make redelivered or superseded jobs harmless.
+  KEYS: session, events, 8 phase hashes
+  ARGV[1] phase  ARGV[2] run_gen of the job  ARGV[3] worker id  ARGV[4] now ISO  ARGV[5] now ms
+  ARGV[6] channel  ARGV[7] maxlen
+  Returns {'gone'} | {'skip', reason} | {'parked'} | {'run', resume_state, attempt}
+]]
+--@include emit
+--@include session
+local phase, gen, workerId, nowIso, nowMs, channel, maxlen = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
+local s = redis.call('HMGET', KEYS[1], 'status', 'session_id', 'current_phase', 'run_gen', 'phases')
+local status = s[1]
+if not status then return {'gone'} end
+if TERMINAL[status] then return {'skip', status} end
+if s[4] ~= gen then return {'skip', 'superseded by run generation ' .. tostring(s[4])} end
+if s[3] ~= phase then return {'skip', 'session is at phase ' .. tostring(s[3])} end
+local pKey = phaseKey(phase)
+local ps = redis.call('HGET', pKey, 'status')
+if ps == 'completed' then return {'skip', 'phase already completed'} end
+if status == 'paused' then
+  redis.call('HSET', KEYS[1], 'parked', '1')
+  redis.call('HSET', pKey, 'status', 'paused')
+  return {'parked'}
+end
+local attempt = redis.call('HINCRBY', pKey, 'attempts', 1)
+redis.call('HSET', KEYS[1], 'status', 'running', 'worker_id', workerId, 'heartbeat_ms', nowMs, 'updated_at', nowIso)
+redis.call('HSET', pKey, 'status', 'running')
+if (redis.call('HGET', pKey, 'started_ms') or '') == '' then redis.call('HSET', pKey, 'started_ms', nowMs) end
+if status == 'initializing' then
+  redis.call('HSET', KEYS[1], 'started_ms', nowMs)
+end
+local pct = tonumber(redis.call('HGET', pKey, 'progress') or '0') or 0
+local total = totalProgress(cjson.decode(s[5]), pct)
+redis.call('HSET', KEYS[1], 'total_progress', total, 'phase_progress', pct)
+emit(KEYS[2], channel, maxlen, progressEnvelope(s[2], nowIso, phase, pct, total, 'running', 'phase ' .. phase .. ' started', nil))
+return {'run', redis.call('HGET', pKey, 'resume_state') or '', attempt}

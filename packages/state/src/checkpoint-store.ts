@@ -1,0 +1,117 @@
+import { randomUUID } from 'node:crypto';
+import type { CheckpointResponse, PipelinePhase } from '@agent-forge/contracts';
+import type { Redis } from 'ioredis';
+import { Keys } from './keys';
+import { SessionStore, type SessionSnapshot } from './session-store';
+
+export interface SaveCheckpointOptions {
+  name: string | null;
+  includeModelState: boolean;
+  includeSwarmState: boolean;
+  /** The Redis URL (credentials stripped) used to build the checkpoint's `path` URI. */
+  uriBase: string;
+}
+
+interface StoredCheckpoint {
+  checkpoint_id: string;
+  session_id: string;
+  name: string;
+  phase: string;
+  created_at: string;
+  size_bytes: string;
+  model_included: string;
+  swarm_included: string;
+  path: string;
+  snapshot: string;
+}
+
+/**
+ * Checkpoints: a consistent snapshot (one MULTI read) of a session's state, phase results and
+ * swarm, stored as JSON in the session's slot. `size_mb` is the real serialized size.
+ */
+export class CheckpointStore {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: Keys,
+    private readonly sessions: SessionStore,
+  ) {}
+
+  async save(sessionId: string, opts: SaveCheckpointOptions): Promise<CheckpointResponse | null> {
+    const snap = await this.sessions.snapshot(sessionId);
+    if (!snap) return null;
+    const checkpointId = randomUUID();
+    const at = new Date();
+    const stored: SessionSnapshot = {
+      session: snap.session,
+      // Without model state, phase outputs (metrics, in-phase resume state) are left out.
+      phases: opts.includeModelState
+        ? snap.phases
+        : Object.fromEntries(Object.entries(snap.phases).map(([p, h]) => [p, { status: h?.status ?? 'pending' }])),
+      agents: opts.includeSwarmState ? snap.agents : [],
+    };
+    const serialized = JSON.stringify(stored);
+    const sizeBytes = Buffer.byteLength(serialized, 'utf8');
+    const phase = (snap.session.current_phase || lastCompleted(snap) || '') as string;
+    const path = `${opts.uriBase.replace(/\/+$/, '')}/${this.keys.checkpoint(sessionId, checkpointId)}`;
+    const record: StoredCheckpoint = {
+      checkpoint_id: checkpointId,
+      session_id: sessionId,
+      name: opts.name ?? '',
+      phase,
+      created_at: at.toISOString(),
+      size_bytes: String(sizeBytes),
+      model_included: opts.includeModelState ? '1' : '0',
+      swarm_included: opts.includeSwarmState ? '1' : '0',
+      path,
+      snapshot: serialized,
+    };
+    await this.redis
+      .multi()
+      .hset(this.keys.checkpoint(sessionId, checkpointId), record as unknown as Record<string, string>)
+      .zadd(this.keys.sessionCheckpoints(sessionId), at.getTime(), checkpointId)
+      .hset(this.keys.session(sessionId), 'last_checkpoint', checkpointId)
+      .exec();
+    await this.redis.hset(this.keys.checkpointIndex(), checkpointId, sessionId);
+    return toResponse(record);
+  }
+
+  async get(checkpointId: string): Promise<{ response: CheckpointResponse; snapshot: SessionSnapshot } | null> {
+    const sessionId = await this.redis.hget(this.keys.checkpointIndex(), checkpointId);
+    if (!sessionId) return null;
+    const record = (await this.redis.hgetall(this.keys.checkpoint(sessionId, checkpointId))) as unknown as StoredCheckpoint;
+    if (!record.snapshot) return null;
+    return { response: toResponse(record), snapshot: JSON.parse(record.snapshot) as SessionSnapshot };
+  }
+
+  async listForSession(sessionId: string): Promise<CheckpointResponse[]> {
+    const ids = await this.redis.zrevrange(this.keys.sessionCheckpoints(sessionId), 0, -1);
+    const out: CheckpointResponse[] = [];
+    for (const id of ids) {
+      const fields = await this.redis.hmget(this.keys.checkpoint(sessionId, id), 'checkpoint_id', 'session_id', 'name', 'phase', 'created_at', 'size_bytes', 'model_included', 'swarm_included', 'path');
+      if (!fields[0]) continue;
+      const [checkpoint_id, session_id, name, phase, created_at, size_bytes, model_included, swarm_included, path] = fields as string[];
+      out.push(toResponse({ checkpoint_id, session_id, name, phase, created_at, size_bytes, model_included, swarm_included, path, snapshot: '' } as StoredCheckpoint));
+    }
+    return out;
+  }
+}
+
+function lastCompleted(snap: SessionSnapshot): string | null {
+  const phases = JSON.parse(snap.session.phases ?? '[]') as PipelinePhase[];
+  const done = phases.filter((p) => snap.phases[p]?.status === 'completed');
+  return done[done.length - 1] ?? null;
+}
+
+function toResponse(r: StoredCheckpoint): CheckpointResponse {
+  return {
+    checkpoint_id: r.checkpoint_id,
+    session_id: r.session_id,
+    phase: (r.phase || null) as PipelinePhase | null,
+    timestamp: r.created_at,
+    size_mb: Number(r.size_bytes) / (1024 * 1024),
+    model_included: r.model_included === '1',
+    swarm_included: r.swarm_included === '1',
+    path: r.path,
+    checkpoint_name: r.name || null,
+  };
+}
