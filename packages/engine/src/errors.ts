@@ -32,6 +32,7 @@ export class UnknownExecutorError extends PhaseError {
   }
 }
 
+/** Duck-typed: abort errors from Node internals may come from another realm (vm, workers). */
 export function isAbortError(err: unknown): boolean {
-  return err instanceof Error && (err.name === 'AbortError' || err instanceof PhaseAborted);
+  return err instanceof PhaseAborted || (typeof err === 'object' && err !== null && (err as { name?: unknown }).name === 'AbortError');
 }

@@ -4,6 +4,7 @@
   KEYS: session, events, 8 phase hashes
   ARGV[1] action  ARGV[2] allowed-from statuses, comma separated  ARGV[3] target status
   ARGV[4] now ISO  ARGV[5] now ms  ARGV[6] channel  ARGV[7] stream maxlen  ARGV[8] reason
+  ARGV[9] control channel: the worker running the phase hears the action there, whichever replica
   Returns {'not_found'} | {'invalid', from} | {'ok', from, to, enqueue ('1'|''), run_gen, current_phase}
 ]]
 --@include emit
@@ -46,4 +47,6 @@ local total = totalProgress(phases, tonumber(s[7]) or 0)
 redis.call('HSET', KEYS[1], 'total_progress', total)
 emit(KEYS[2], channel, maxlen, progressEnvelope(sessionId, nowIso, current, tonumber(s[7]) or 0, total,
   redis.call('HGET', KEYS[1], 'status'), action .. ': ' .. reason, nil))
-return {'ok', status, redis.call('HGET', KEYS[1], 'status'), enqueue, gen, current}
+local newStatus = redis.call('HGET', KEYS[1], 'status')
+redis.call('PUBLISH', ARGV[9], cjson.encode({session_id = sessionId, action = action, status = newStatus, run_gen = gen}))
+return {'ok', status, newStatus, enqueue, gen, current}

@@ -1,4 +1,4 @@
-import { type ControlAction, type PipelineStatus, CONTROL_TRANSITIONS } from '@agent-forge/contracts';
+import { type PipelinePhase, type ControlAction, type PipelineStatus, CONTROL_TRANSITIONS } from '@agent-forge/contracts';
 import { randomUUID } from 'node:crypto';
 import { EventReader } from './events';
 import { SessionStore } from './session-store';
@@ -10,7 +10,7 @@ const store = new SessionStore(t.redis, t.keys);
 const reader = new EventReader(t.redis, t.keys);
 afterAll(() => t.cleanup());
 
-async function newSession(phases = ['cognate', 'evomerge'] as const) {
+async function newSession(phases: PipelinePhase[] = ['cognate', 'evomerge']) {
   const sessionId = randomUUID();
   await store.create({
     sessionId,

@@ -156,6 +156,7 @@ export class SessionStore {
       this.keys.eventsChannel(),
       this.streamMaxLen,
       reason,
+      this.keys.controlChannel(),
     ]);
     if (r[0] === 'not_found') return { kind: 'not_found' };
     if (r[0] === 'invalid') return { kind: 'invalid', from: r[1] as PipelineStatus };

@@ -1,0 +1,62 @@
+import { PhaseQueues, defaultRegistry } from '@agent-forge/engine';
+import { closeRedis, createLogger, createRedis, installShutdown } from '@agent-forge/runtime';
+import { EventPublisher, Keys, SessionStore } from '@agent-forge/state';
+import { loadWorkerConfig } from './config';
+import { ControlListener } from './control-listener';
+import { createHealthServer } from './health';
+import { PhaseRunner } from './phase-runner';
+import { PhaseWorkers } from './worker';
+
+async function main(): Promise<void> {
+  const config = loadWorkerConfig();
+  const logger = createLogger('pipeline-worker', config.LOG_LEVEL).child({ workerId: config.WORKER_ID });
+  const keys = new Keys(config.AF_KEY_PREFIX);
+  const redis = createRedis({ url: config.REDIS_URL, name: `af-worker-${config.WORKER_ID}`, logger, maxRetriesPerRequest: null });
+  const subscriber = createRedis({ url: config.REDIS_URL, name: `af-worker-ctl-${config.WORKER_ID}`, logger, maxRetriesPerRequest: null });
+  const store = new SessionStore(redis, keys);
+  const events = new EventPublisher(redis, keys);
+  const queues = new PhaseQueues(redis, keys, { attempts: config.RETRY_ATTEMPTS, backoffMs: config.RETRY_BACKOFF_MS });
+  const control = new ControlListener(subscriber, keys, logger);
+  await control.start();
+  const runner = new PhaseRunner({
+    store,
+    events,
+    queues,
+    registry: defaultRegistry(),
+    control,
+    logger,
+    workerId: config.WORKER_ID,
+    metricsIntervalMs: config.METRICS_INTERVAL_MS,
+  });
+  const workers = new PhaseWorkers({
+    connection: redis,
+    prefix: keys.queuePrefix(),
+    phases: config.WORKER_PHASES,
+    concurrency: config.WORKER_CONCURRENCY,
+    lockDurationMs: config.WORKER_LOCK_MS,
+    stalledIntervalMs: config.WORKER_STALLED_INTERVAL_MS,
+    runner,
+    logger,
+  });
+  workers.start();
+  const health = createHealthServer(redis, workers, config.WORKER_ID);
+  await new Promise<void>((resolve) => health.listen(config.WORKER_HEALTH_PORT, config.WORKER_HEALTH_HOST, resolve));
+  logger.info({ phases: config.WORKER_PHASES, concurrency: config.WORKER_CONCURRENCY, health: health.address() }, 'pipeline worker ready');
+
+  installShutdown(
+    logger,
+    [
+      { name: 'finish running jobs', run: () => workers.close() },
+      { name: 'close queues', run: () => queues.close() },
+      { name: 'close health server', run: () => new Promise<void>((r) => health.close(() => r())) },
+      { name: 'close redis', run: async () => Promise.all([closeRedis(subscriber), closeRedis(redis)]).then(() => undefined) },
+    ],
+    config.SHUTDOWN_TIMEOUT_MS,
+  );
+}
+
+main().catch((err: unknown) => {
+  // The logger may not exist yet (bad config): stderr is the only place left to say why.
+  process.stderr.write(`pipeline-worker failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,261 @@
+import type { AgentStatus, PipelineConfig, PipelinePhase } from '@agent-forge/contracts';
+import {
+  PhaseAborted,
+  PhaseError,
+  PhaseParked,
+  isAbortError,
+  type ExecutorRegistry,
+  type PhaseContext,
+  type PhaseJobData,
+  type PhaseResult,
+  type PhaseQueues,
+  type ProgressStep,
+} from '@agent-forge/engine';
+import { CpuMeter, processMemoryMb, round2, type Logger } from '@agent-forge/runtime';
+import type { EventPublisher, SessionStore } from '@agent-forge/state';
+import { UnrecoverableError, type Job } from 'bullmq';
+import type { ControlListener } from './control-listener';
+
+export interface PhaseRunnerDeps {
+  store: SessionStore;
+  events: EventPublisher;
+  queues: PhaseQueues;
+  registry: ExecutorRegistry;
+  control: ControlListener;
+  logger: Logger;
+  workerId: string;
+  metricsIntervalMs: number;
+}
+
+export type PhaseJobOutcome =
+  | { outcome: 'completed'; next: PipelinePhase | null }
+  | { outcome: 'parked' }
+  | { outcome: 'aborted'; reason: string }
+  | { outcome: 'skipped'; reason: string }
+  | { outcome: 'failed'; code: string };
+
+/** The process's CPU meter: agents run in this process, so they report its measured usage. */
+const processCpu = new CpuMeter();
+
+/**
+ * Runs one phase job: claim the phase (atomically, guarded by run generation), run its executor
+ * with progress/pause/cancel wired to Redis, then record the outcome and enqueue the next phase.
+ * Every effect is idempotent, so a redelivered job changes nothing twice.
+ */
+export class PhaseRunner {
+  constructor(private readonly deps: PhaseRunnerDeps) {}
+
+  async run(job: Job<PhaseJobData>): Promise<PhaseJobOutcome> {
+    const { store, logger } = this.deps;
+    const { sessionId, phase, runGen } = job.data;
+    const log = logger.child({ sessionId, phase, runGen, jobId: job.id, requestId: job.data.requestId });
+    const claim = await store.startPhase(sessionId, phase, runGen, this.deps.workerId);
+    if (claim.kind === 'parked') {
+      log.info('session paused before the phase started; parked');
+      return { outcome: 'parked' };
+    }
+    if (claim.kind === 'skip') {
+      log.info({ reason: claim.reason }, 'phase job skipped');
+      await this.ensureNextEnqueued(sessionId, log);
+      return { outcome: 'skipped', reason: claim.reason };
+    }
+
+    const fields = await store.sessionFields(sessionId, ['config']);
+    const pipelineConfig = JSON.parse(fields.config ?? '{}') as PipelineConfig;
+    const phaseConfig = (pipelineConfig[phase] ?? {}) as Record<string, unknown>;
+    const executorName = String(phaseConfig.executor ?? pipelineConfig.executor ?? 'dry-run');
+    const started = Date.now();
+
+    const controller = new AbortController();
+    const timeoutSeconds = Number(phaseConfig.timeout_seconds ?? 0);
+    let timedOut = false;
+    const timeout =
+      timeoutSeconds > 0
+        ? setTimeout(() => {
+            timedOut = true;
+            controller.abort(new Error('phase timeout'));
+          }, timeoutSeconds * 1000)
+        : null;
+    const unregister = this.deps.control.register(sessionId, controller);
+    const agent = this.agentFor(sessionId, phase, executorName);
+    let stepsSinceTick = 0;
+    let lastMetrics: Record<string, unknown> = {};
+    let tickInFlight: Promise<void> = Promise.resolve();
+    const ticker = setInterval(() => {
+      tickInFlight = this.tick(sessionId, phase, agent, stepsSinceTick).catch((err) => log.warn({ err }, 'metrics tick failed'));
+      stepsSinceTick = 0;
+    }, this.deps.metricsIntervalMs);
+
+    // Stop the metrics ticker and wait for a tick in flight, so the agent's final state is last.
+    const stopWatching = async () => {
+      clearInterval(ticker);
+      if (timeout) clearTimeout(timeout);
+      unregister();
+      await tickInFlight;
+    };
+
+    const ctx: PhaseContext = {
+      sessionId,
+      phase,
+      config: phaseConfig,
+      pipelineConfig,
+      signal: controller.signal,
+      resumeState: claim.resumeState,
+      attempt: claim.attempt,
+      logger: log,
+      progress: async (step: ProgressStep) => {
+        if (controller.signal.aborted) throw new PhaseAborted(String(controller.signal.reason ?? 'aborted'));
+        stepsSinceTick += 1;
+        lastMetrics = step.metrics ?? lastMetrics;
+        agent.current_task = step.message ?? agent.current_task;
+        const status = await store.progress(sessionId, phase, runGen, {
+          percent: step.percent,
+          metrics: lastMetrics,
+          message: step.message ?? '',
+          memoryMb: processMemoryMb(),
+          resumeState: step.state,
+        });
+        if (status === 'running') return;
+        if (status === 'paused') {
+          const parked = await store.park(sessionId, phase, runGen, step.state);
+          if (parked === 'parked') throw new PhaseParked();
+          if (parked === 'continue') return;
+          throw new PhaseAborted(`session ${parked}`);
+        }
+        throw new PhaseAborted(`session ${status}`);
+      },
+    };
+
+    let result: PhaseResult;
+    try {
+      await this.publishAgent(sessionId, { ...agent, state: 'executing' });
+      result = await this.deps.registry.get(executorName).run(ctx);
+    } catch (err) {
+      await stopWatching();
+      return await this.handleFailure(job, err, { timedOut, cancelled: controller.signal.aborted, started, agent, log });
+    }
+    await stopWatching();
+    const outcome = await store.completePhase(sessionId, phase, runGen, String(job.id), {
+      customMetrics: result.metrics,
+      durationSeconds: round2((Date.now() - started) / 1000),
+      memoryMb: processMemoryMb(),
+      gpuUtilization: null,
+      gateResults: [],
+    });
+    await this.publishAgent(sessionId, { ...agent, state: 'stopped', current_task: null });
+    if (outcome.kind === 'next') {
+      await this.deps.queues.enqueue({ sessionId, phase: outcome.phase, runGen: outcome.runGen, requestId: job.data.requestId });
+      log.info({ next: outcome.phase }, 'phase completed; next phase enqueued');
+      return { outcome: 'completed', next: outcome.phase };
+    }
+    if (outcome.kind === 'dup' || outcome.kind === 'stale') await this.ensureNextEnqueued(sessionId, log);
+    log.info({ result: outcome.kind }, 'phase finished');
+    return outcome.kind === 'stale' ? { outcome: 'aborted', reason: outcome.reason } : { outcome: 'completed', next: null };
+  }
+
+  private async handleFailure(
+    job: Job<PhaseJobData>,
+    err: unknown,
+    c: { timedOut: boolean; cancelled: boolean; started: number; agent: AgentStatus; log: Logger },
+  ): Promise<PhaseJobOutcome> {
+    const { sessionId, phase, runGen } = job.data;
+    const { store, events } = this.deps;
+    if (err instanceof PhaseParked) {
+      await this.publishAgent(sessionId, { ...c.agent, state: 'idle', current_task: 'parked: session paused' });
+      c.log.info('phase parked; the worker slot is free');
+      return { outcome: 'parked' };
+    }
+    const durationSeconds = round2((Date.now() - c.started) / 1000);
+    if (c.timedOut) {
+      await this.publishAgent(sessionId, { ...c.agent, state: 'error', current_task: null });
+      await store.failPhase(sessionId, phase, runGen, { code: 'PHASE_TIMEOUT', message: `phase ${phase} exceeded its timeout`, durationSeconds });
+      c.log.warn('phase timed out; session failed');
+      return { outcome: 'failed', code: 'PHASE_TIMEOUT' };
+    }
+    if (c.cancelled || isAbortError(err)) {
+      await this.publishAgent(sessionId, { ...c.agent, state: 'stopped', current_task: null });
+      const reason = err instanceof Error ? err.message : String(err);
+      c.log.info({ reason }, 'phase aborted');
+      return { outcome: 'aborted', reason };
+    }
+    const code = err instanceof PhaseError ? err.code : 'PHASE_FAILED';
+    const message = err instanceof Error ? err.message : String(err);
+    const retryable = !(err instanceof PhaseError) || err.retryable;
+    const attempts = job.opts.attempts ?? 1;
+    const lastAttempt = job.attemptsMade + 1 >= attempts;
+    if (retryable && !lastAttempt) {
+      await events.publish('error', sessionId, { error_code: code, error_message: message, phase, recoverable: true });
+      await this.publishAgent(sessionId, { ...c.agent, state: 'error', current_task: `retrying after: ${message}` });
+      c.log.warn({ err, attempt: job.attemptsMade + 1, attempts }, 'phase failed; will retry');
+      throw err;
+    }
+    await this.publishAgent(sessionId, { ...c.agent, state: 'error', current_task: null });
+    await store.failPhase(sessionId, phase, runGen, { code, message, durationSeconds });
+    c.log.error({ err, code }, 'phase failed; session failed');
+    throw new UnrecoverableError(`${code}: ${message}`);
+  }
+
+  /**
+   * A redelivered job whose phase had completed: the earlier attempt may have died between
+   * recording the completion and enqueuing the next phase. Enqueue it again (idempotent job id).
+   */
+  private async ensureNextEnqueued(sessionId: string, log: Logger): Promise<void> {
+    const f = await this.deps.store.sessionFields(sessionId, ['status', 'current_phase', 'run_gen', 'parked']);
+    if (!(f.status === 'running' || f.status === 'initializing') || !f.current_phase || f.parked === '1') return;
+    const snap = await this.deps.store.snapshot(sessionId);
+    const phase = f.current_phase as PipelinePhase;
+    if (snap?.phases[phase]?.status !== 'pending') return;
+    await this.deps.queues.enqueue({ sessionId, phase, runGen: Number(f.run_gen) });
+    log.info({ phase }, 'ensured the next phase is enqueued');
+  }
+
+  private agentFor(sessionId: string, phase: PipelinePhase, executorName: string): AgentStatus {
+    return {
+      agent_id: `${phase}-${executorName}-${sessionId.slice(0, 8)}`,
+      role: `${executorName}-executor`,
+      phase,
+      state: 'active',
+      current_task: `run phase ${phase}`,
+      memory_usage_mb: processMemoryMb(),
+      cpu_usage_percent: 0,
+      uptime_seconds: 0,
+    };
+  }
+
+  private readonly agentStarted = new Map<string, number>();
+
+  private async publishAgent(sessionId: string, agent: AgentStatus): Promise<void> {
+    const started = this.agentStarted.get(agent.agent_id) ?? Date.now();
+    if (agent.state === 'stopped' || agent.state === 'error') this.agentStarted.delete(agent.agent_id);
+    else this.agentStarted.set(agent.agent_id, started);
+    const a: AgentStatus = { ...agent, uptime_seconds: round2((Date.now() - started) / 1000), memory_usage_mb: processMemoryMb() };
+    await this.deps.store.upsertAgents(sessionId, [a]);
+    await this.deps.events.publish('agent_update', sessionId, {
+      agent_id: a.agent_id,
+      role: a.role,
+      phase: a.phase,
+      state: a.state,
+      task: a.current_task,
+      memory_usage_mb: a.memory_usage_mb,
+      cpu_usage_percent: a.cpu_usage_percent,
+    });
+  }
+
+  /** Once per interval while the phase runs: measured metrics event and the agent's figures. */
+  private async tick(sessionId: string, phase: PipelinePhase, agent: AgentStatus, steps: number): Promise<void> {
+    const cpu = processCpu.sample();
+    const memory = processMemoryMb();
+    agent.cpu_usage_percent = cpu;
+    await this.deps.events.publish('metrics', sessionId, {
+      metrics: {
+        cpu_percent: cpu,
+        memory_mb: memory,
+        gpu_utilization: null,
+        throughput_ops: round2(steps / (this.deps.metricsIntervalMs / 1000)),
+        worker_id: this.deps.workerId,
+      },
+      phase,
+    });
+    await this.publishAgent(sessionId, { ...agent, state: 'executing' });
+  }
+}

@@ -1,0 +1,151 @@
+import { randomUUID } from 'node:crypto';
+import { pipelineConfigSchema, type PipelinePhase } from '@agent-forge/contracts';
+import { ExecutorRegistry, DryRunExecutor, PhaseError, PhaseQueues, type PhaseExecutor } from '@agent-forge/engine';
+import { createLogger } from '@agent-forge/runtime';
+import { createTestRedis, EventPublisher, EventReader, SessionStore, toStatusResponse } from '@agent-forge/state';
+import { Redis } from 'ioredis';
+import { ControlListener } from './control-listener';
+import { PhaseRunner } from './phase-runner';
+import { PhaseWorkers } from './worker';
+
+const t = createTestRedis('worker');
+const logger = createLogger('test-worker', 'silent');
+const conn = new Redis(t.url, { maxRetriesPerRequest: null });
+const sub = new Redis(t.url, { maxRetriesPerRequest: null });
+const store = new SessionStore(t.redis, t.keys);
+const reader = new EventReader(t.redis, t.keys);
+const queues = new PhaseQueues(conn, t.keys, { attempts: 2, backoffMs: 10 });
+
+let failures = 0;
+const flaky: PhaseExecutor = {
+  name: 'flaky',
+  async run(ctx) {
+    if (ctx.attempt === 1) {
+      failures++;
+      throw new Error('transient failure');
+    }
+    return { metrics: { attempt: ctx.attempt } };
+  },
+};
+const broken: PhaseExecutor = {
+  name: 'broken',
+  async run() {
+    throw new PhaseError('PHASE_FAILED', 'model diverged');
+  },
+};
+const registry = new ExecutorRegistry().register(new DryRunExecutor()).register(flaky).register(broken);
+const control = new ControlListener(sub, t.keys, logger);
+const workers = new PhaseWorkers({
+  connection: conn,
+  prefix: t.keys.queuePrefix(),
+  phases: ['cognate', 'evomerge', 'quietstar', 'training'],
+  concurrency: 4,
+  lockDurationMs: 30_000,
+  stalledIntervalMs: 30_000,
+  runner: new PhaseRunner({ store, events: new EventPublisher(t.redis, t.keys), queues, registry, control, logger, workerId: 'w-test', metricsIntervalMs: 200 }),
+  logger,
+});
+
+beforeAll(async () => {
+  await control.start();
+  workers.start();
+});
+afterAll(async () => {
+  await workers.close();
+  await queues.close();
+  await conn.quit();
+  await sub.quit();
+  await t.cleanup();
+});
+
+async function startSession(phases: PipelinePhase[], rawConfig: Record<string, unknown>): Promise<string> {
+  const sessionId = randomUUID();
+  const config = pipelineConfigSchema(phases).parse(rawConfig);
+  await store.create({ sessionId, phases, config, enableMonitoring: true, enableCheckpoints: true, topology: 'hierarchical', maxAgents: 10, preset: null });
+  await queues.enqueue({ sessionId, phase: phases[0]!, runGen: 1 });
+  return sessionId;
+}
+
+async function waitFor<T>(fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (ok(v)) return v;
+    if (Date.now() > deadline) throw new Error(`timed out; last value ${JSON.stringify(v)}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+const statusOf = async (id: string) => toStatusResponse((await store.snapshot(id))!);
+
+describe('pipeline worker', () => {
+  it('runs a 3-phase dry-run pipeline to completion with one phase_complete per phase', async () => {
+    const id = await startSession(['cognate', 'evomerge', 'quietstar'], { dry_run: { steps: 4, step_ms: 10 } });
+    const final = await waitFor(() => statusOf(id), (s) => s.status === 'completed');
+    expect(final.total_progress_percent).toBe(100);
+    expect(final.phase_metrics.map((m) => m.custom_metrics.executor)).toEqual(['dry-run', 'dry-run', 'dry-run']);
+    expect(final.phase_metrics.every((m) => m.custom_metrics.steps_run === 4)).toBe(true);
+    const events = await reader.readAfter(id);
+    expect(events.filter((e) => e.event_type === 'phase_complete').map((e) => e.data.phase)).toEqual(['cognate', 'evomerge', 'quietstar']);
+    const progress = events.filter((e) => e.event_type === 'pipeline_progress').map((e) => e.data.total_progress_percent as number);
+    expect([...progress].sort((a, b) => a - b)).toEqual(progress);
+    // the agent ran and was stopped when its phase ended
+    expect(final.active_agents).toEqual([]);
+  });
+
+  it('pause parks the phase (no progress while paused) and resume continues from the saved step', async () => {
+    const id = await startSession(['cognate'], { dry_run: { steps: 20, step_ms: 30 } });
+    await waitFor(() => statusOf(id), (s) => s.phase_metrics[0]!.progress_percent >= 20);
+    expect((await store.control(id, 'pause', 'test')).kind).toBe('ok');
+    await waitFor(() => store.sessionFields(id, ['parked']), (f) => f.parked === '1');
+    const lastBefore = (await reader.readAfter(id)).at(-1)!.event_id!;
+    await new Promise((r) => setTimeout(r, 300));
+    const during = (await reader.readAfter(id, lastBefore)).filter((e) => e.event_type === 'pipeline_progress');
+    expect(during).toEqual([]);
+    const resumed = await store.control(id, 'resume', 'test');
+    expect(resumed).toMatchObject({ kind: 'ok', enqueue: true, runGen: 2 });
+    await queues.enqueue({ sessionId: id, phase: 'cognate', runGen: 2 });
+    const final = await waitFor(() => statusOf(id), (s) => s.status === 'completed');
+    const m = final.phase_metrics[0]!.custom_metrics;
+    expect(m.resumed_from_step as number).toBeGreaterThan(0);
+    expect((m.resumed_from_step as number) + (m.steps_run as number)).toBe(20);
+  });
+
+  it('cancel aborts the running phase at once', async () => {
+    const id = await startSession(['cognate'], { dry_run: { steps: 5, step_ms: 5_000 } });
+    await waitFor(() => statusOf(id), (s) => s.phase_metrics[0]!.status === 'running');
+    const t0 = Date.now();
+    await store.control(id, 'cancel', 'test');
+    await waitFor(() => store.snapshot(id), (s) => s!.agents.length > 0 && s!.agents.every((a) => a.state === 'stopped'), 2_000);
+    expect(Date.now() - t0).toBeLessThan(1_000);
+    expect((await statusOf(id)).status).toBe('cancelled');
+  });
+
+  it('retries a transient failure with a recoverable error event, then completes', async () => {
+    const id = await startSession(['training'], { executor: 'flaky' });
+    const final = await waitFor(() => statusOf(id), (s) => s.status === 'completed');
+    expect(final.phase_metrics[0]!.custom_metrics.attempt).toBe(2);
+    const errors = (await reader.readAfter(id)).filter((e) => e.event_type === 'error');
+    expect(errors.map((e) => e.data.recoverable)).toEqual([true]);
+    expect(failures).toBe(1);
+  });
+
+  it('a phase that keeps failing ends the session failed with the error on the phase', async () => {
+    const id = await startSession(['training'], { executor: 'broken' });
+    const final = await waitFor(() => statusOf(id), (s) => s.status === 'failed');
+    expect(final.phase_metrics[0]).toMatchObject({ status: 'failed', error_message: 'model diverged' });
+    const errors = (await reader.readAfter(id)).filter((e) => e.event_type === 'error');
+    expect(errors.at(-1)!.data).toMatchObject({ error_code: 'PHASE_FAILED', recoverable: false });
+  });
+
+  it('a phase over its timeout fails the session with PHASE_TIMEOUT', async () => {
+    const id = await startSession(['quietstar'], { quietstar: { timeout_seconds: 0.3 }, dry_run: { steps: 3, step_ms: 1_000 } });
+    const final = await waitFor(() => statusOf(id), (s) => s.status === 'failed');
+    expect(final.status_reason).toMatch(/^PHASE_TIMEOUT/);
+  });
+
+  it('an unknown executor fails the session without retrying', async () => {
+    const id = await startSession(['evomerge'], { executor: 'no-such-executor' });
+    const final = await waitFor(() => statusOf(id), (s) => s.status === 'failed');
+    expect(final.phase_metrics[0]!.error_message).toMatch(/no executor named "no-such-executor"/);
+  });
+});

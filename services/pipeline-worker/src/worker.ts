@@ -1,0 +1,62 @@
+import type { PipelinePhase } from '@agent-forge/contracts';
+import { queueName, type PhaseJobData } from '@agent-forge/engine';
+import type { Logger, Redis } from '@agent-forge/runtime';
+import { Worker } from 'bullmq';
+import type { PhaseJobOutcome, PhaseRunner } from './phase-runner';
+
+export interface PhaseWorkersOptions {
+  connection: Redis;
+  prefix: string;
+  phases: PipelinePhase[];
+  concurrency: number;
+  lockDurationMs: number;
+  stalledIntervalMs: number;
+  runner: PhaseRunner;
+  logger: Logger;
+}
+
+/** One BullMQ worker per phase queue this process serves. */
+export class PhaseWorkers {
+  private readonly workers: Worker<PhaseJobData, PhaseJobOutcome>[] = [];
+  private lastJobAt = 0;
+
+  constructor(private readonly opts: PhaseWorkersOptions) {}
+
+  start(): void {
+    for (const phase of this.opts.phases) {
+      const worker = new Worker<PhaseJobData, PhaseJobOutcome>(
+        queueName(phase),
+        async (job) => {
+          this.lastJobAt = Date.now();
+          return this.opts.runner.run(job);
+        },
+        {
+          connection: this.opts.connection,
+          prefix: this.opts.prefix,
+          concurrency: this.opts.concurrency,
+          lockDuration: this.opts.lockDurationMs,
+          stalledInterval: this.opts.stalledIntervalMs,
+          maxStalledCount: 3,
+        },
+      );
+      worker.on('error', (err) => this.opts.logger.warn({ err: err.message, phase }, 'worker error'));
+      worker.on('failed', (job, err) =>
+        this.opts.logger.warn({ jobId: job?.id, phase, err: err.message, attemptsMade: job?.attemptsMade }, 'job failed'),
+      );
+      this.workers.push(worker);
+    }
+  }
+
+  isRunning(): boolean {
+    return this.workers.length > 0 && this.workers.every((w) => w.isRunning());
+  }
+
+  lastJobStartedAt(): number {
+    return this.lastJobAt;
+  }
+
+  /** Stop taking jobs and wait for the running ones to finish (BullMQ's graceful close). */
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.close()));
+  }
+}
