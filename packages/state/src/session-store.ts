@@ -1,17 +1,18 @@
 import {
   CONTROL_TRANSITIONS,
+  PipelinePhase,
+  PipelineStatus,
   PIPELINE_PHASES,
   isTerminalStatus,
   type AgentStatus,
   type ControlAction,
-  type PipelinePhase,
-  type PipelineStatus,
   type SwarmTopology,
 } from '@agent-forge/contracts';
 import type { Redis } from 'ioredis';
 import { DEFAULT_STREAM_MAXLEN } from './events';
 import { Keys } from './keys';
 import { runScript } from './scripts';
+import type { DashboardSummary } from './views';
 
 export interface NewSession {
   sessionId: string;
@@ -336,6 +337,30 @@ export class SessionStore {
       if (ids.length < pageSize) return;
       offset += pageSize;
     }
+  }
+
+  /** The compact live view dashboards show; null when the session is unknown. */
+  async summary(sessionId: string): Promise<DashboardSummary | null> {
+    const [status, phase, progress, agents] = await this.redis.hmget(
+      this.keys.session(sessionId),
+      'status',
+      'current_phase',
+      'total_progress',
+      'active_agents',
+    );
+    const parsed = PipelineStatus.safeParse(status);
+    if (!parsed.success) return null;
+    const current = PipelinePhase.safeParse(phase);
+    const pct = Number(progress);
+    const agentCount = Number(agents);
+    return {
+      status: parsed.data,
+      current_phase: current.success ? current.data : null,
+      // Same rule as the status view: a completed run is 100 % whatever the last step said.
+      progress_percent: parsed.data === 'completed' ? 100 : Number.isFinite(pct) ? Math.min(100, Math.max(0, Math.round(pct * 100) / 100)) : 0,
+      active_agents: Number.isFinite(agentCount) ? Math.max(0, Math.trunc(agentCount)) : 0,
+      metrics: {},
+    };
   }
 
   async sessionFields(sessionId: string, fields: string[]): Promise<Record<string, string | null>> {

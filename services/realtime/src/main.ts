@@ -1,0 +1,39 @@
+import { closeRedis, createLogger, createRedis, installShutdown } from '@agent-forge/runtime';
+import { Keys, SessionStore } from '@agent-forge/state';
+import { loadConfig } from './config';
+import { createRealtimeServer } from './server';
+
+/** Wiring only: config, logger, connections, listen, shutdown. Behaviour lives in server.ts. */
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger('realtime', config.LOG_LEVEL);
+  const keys = new Keys(config.AF_KEY_PREFIX);
+  const redis = createRedis({ url: config.REDIS_URL, name: 'realtime', logger });
+  // Subscriber waits out Redis outages (null = retry forever); ioredis re-subscribes on reconnect.
+  const subscriber = createRedis({ url: config.REDIS_URL, name: 'realtime-sub', logger, maxRetriesPerRequest: null });
+
+  const realtime = createRealtimeServer({
+    redis,
+    subscriber,
+    keys,
+    logger,
+    config,
+    dashboardSource: new SessionStore(redis, keys),
+  });
+
+  installShutdown(
+    logger,
+    [
+      { name: 'websockets', run: () => realtime.close() },
+      { name: 'redis', run: () => Promise.all([closeRedis(subscriber), closeRedis(redis)]).then(() => undefined) },
+    ],
+    config.SHUTDOWN_TIMEOUT_MS,
+  );
+
+  await realtime.listen(config.REALTIME_PORT, config.REALTIME_HOST);
+}
+
+main().catch((err: unknown) => {
+  createLogger('realtime').fatal({ err }, 'realtime failed to start');
+  process.exit(1);
+});
