@@ -83,6 +83,8 @@ export const EventEnvelope = z.object({
   data: Json,
   /** Our addition: the id of the event in its session's stream; resume from it. */
   event_id: z.string().optional(),
+  /** Our addition: the epoch of the session's stream; a different epoch means history was lost. */
+  epoch: z.string().optional(),
   /** The original declared `metrics` at the top level of a metrics event as well. */
   metrics: Json.optional(),
 });

@@ -6,3 +6,4 @@ export * from './responses';
 export * from './events';
 export * from './transitions';
 export * from './presets';
+export * from './openapi';

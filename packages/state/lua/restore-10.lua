@@ -19,6 +19,8 @@ local gen = math.max(oldGen, snapGen) + 1
 redis.call('DEL', KEYS[1])
 for i = 3, 10 do redis.call('DEL', KEYS[i]) end
 for field, value in pairs(snap.session) do redis.call('HSET', KEYS[1], field, tostring(value)) end
+-- The snapshot's epoch belongs to its stream: a session without that stream starts a new epoch.
+if redis.call('EXISTS', KEYS[2]) == 0 then redis.call('HDEL', KEYS[1], 'events_epoch') end
 local phases = cjson.decode(snap.session.phases)
 local nextPhase = ''
 for _, p in ipairs(phases) do

@@ -29,7 +29,7 @@ export class EventPublisher {
       await this.redis.publish(this.keys.eventsChannel(), payload);
       return null;
     }
-    return runScript<string>(this.redis, 'emit', [this.keys.events(envelope.session_id)], [
+    return runScript<string>(this.redis, 'emit', [this.keys.session(envelope.session_id), this.keys.events(envelope.session_id)], [
       this.keys.eventsChannel(),
       payload,
       this.maxLen,
@@ -54,15 +54,29 @@ export class EventReader {
     private readonly keys: Keys,
   ) {}
 
-  /** Events after `afterId` (exclusive; "0" for all), oldest first. */
+  /** Events after `afterId` (exclusive; "0" for all), oldest first, stamped with the stream's epoch. */
   async readAfter(sessionId: string, afterId = '0', count = 1_000): Promise<EventEnvelope[]> {
-    const rows = await this.redis.xrange(this.keys.events(sessionId), `(${afterId}`, '+', 'COUNT', count);
+    const [rows, epoch] = await Promise.all([
+      this.redis.xrange(this.keys.events(sessionId), afterId === '0' ? '-' : `(${afterId}`, '+', 'COUNT', count),
+      this.epoch(sessionId),
+    ]);
     const out: EventEnvelope[] = [];
     for (const [id, fields] of rows) {
       const idx = fields.indexOf('e');
       const env = idx >= 0 ? parseEventMessage(fields[idx + 1] ?? '') : null;
-      if (env) out.push({ ...env, event_id: id });
+      if (env) out.push({ ...env, event_id: id, epoch: epoch ?? '' });
     }
     return out;
+  }
+
+  /** The epoch of a session's stream: it changes when the history was lost. */
+  async epoch(sessionId: string): Promise<string | null> {
+    return this.redis.hget(this.keys.session(sessionId), 'events_epoch');
+  }
+
+  /** The oldest retained event id (null when the stream is empty or gone). */
+  async oldestId(sessionId: string): Promise<string | null> {
+    const rows = await this.redis.xrange(this.keys.events(sessionId), '-', '+', 'COUNT', 1);
+    return rows[0]?.[0] ?? null;
   }
 }

@@ -1,7 +1,22 @@
--- Append an event to the session's stream and announce it with its id on pub/sub (see emit-1.lua).
-local function emit(streamKey, channel, maxlen, envelope)
-  local payload = cjson.encode(envelope)
+-- Append an event to the session's stream and announce it, with its id and the stream's epoch, on
+-- pub/sub. KEYS[1] must be the session hash: the epoch lives there, made on the first event, so it
+-- changes whenever the history was lost (a client holding the old epoch knows to reload).
+local function streamEpoch()
+  local epoch = redis.call('HGET', KEYS[1], 'events_epoch')
+  if epoch then return epoch end
+  if redis.call('EXISTS', KEYS[1]) == 0 then return '' end
+  local t = redis.call('TIME')
+  epoch = t[1] .. string.format('%06d', tonumber(t[2]))
+  redis.call('HSET', KEYS[1], 'events_epoch', epoch)
+  return epoch
+end
+
+local function emitRaw(streamKey, channel, maxlen, payload)
   local id = redis.call('XADD', streamKey, 'MAXLEN', '~', maxlen, '*', 'e', payload)
-  redis.call('PUBLISH', channel, '{"event_id":"' .. id .. '",' .. string.sub(payload, 2))
+  redis.call('PUBLISH', channel, '{"event_id":"' .. id .. '","epoch":"' .. streamEpoch() .. '",' .. string.sub(payload, 2))
   return id
+end
+
+local function emit(streamKey, channel, maxlen, envelope)
+  return emitRaw(streamKey, channel, maxlen, cjson.encode(envelope))
 end
