@@ -1,6 +1,8 @@
-import { OpenAPIRegistry, OpenApiGeneratorV31, extendZodWithOpenApi } from '@asteasolutions/zod-to-openapi';
+import { OpenAPIRegistry, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
+import { PIPELINE_PHASES } from './enums';
 import { ErrorBody } from './errors';
+import { PHASE_CONFIG_SCHEMAS } from './phase-config';
 import {
   CheckpointSaveRequest,
   ControlRequest,
@@ -23,14 +25,46 @@ import {
   SwarmStatus,
 } from './responses';
 
-extendZodWithOpenApi(z);
-
 export const API_PREFIX = '/api/v1/pipeline';
 
 export interface OpenApiOptions {
   version: string;
   /** Base URLs clients call, e.g. `[{ url: 'http://127.0.0.1:8081' }]`; defaults to the serving origin. */
   servers?: { url: string; description?: string }[];
+}
+
+/**
+ * The named component schemas. zod's `.meta({ id })` names a schema for zod-to-openapi without
+ * `extendZodWithOpenApi` (which would have to patch zod before any schema of ours is created);
+ * ids are unique in zod's global registry, so they are made once per process.
+ */
+let named: ReturnType<typeof makeNamedSchemas> | null = null;
+function makeNamedSchemas() {
+  const entries = {
+    ErrorBody,
+    StartPipelineRequest,
+    ControlRequest,
+    CheckpointSaveRequest,
+    PresetSaveRequest,
+    StatusResponse,
+    SwarmStatus,
+    QualityGateResponse,
+    CheckpointResponse,
+    ConfigPresetResponse,
+    ExecutionHistory,
+    HealthResponse,
+    /** Documentation of `config.<phase>` (the start body keeps `config` an open object). */
+    PhaseConfigs: z
+      .object(Object.fromEntries(PIPELINE_PHASES.map((p) => [p, PHASE_CONFIG_SCHEMAS[p].optional()])))
+      .describe('Known keys of `config.<phase>` in a start request, with their defaults; unknown keys are kept and passed to the phase.'),
+  };
+  const out = {} as { [K in keyof typeof entries]: z.ZodType };
+  for (const id of Object.keys(entries) as (keyof typeof entries)[]) out[id] = entries[id].meta({ id });
+  return out;
+}
+function namedSchemas() {
+  named ??= makeNamedSchemas();
+  return named;
 }
 
 type ErrorStatus = 400 | 404 | 413 | 422 | 503;
@@ -45,24 +79,25 @@ const ERROR_TEXT: Record<ErrorStatus, string> = {
 /** Build the registry: every route with its request and response schemas and the error shape. */
 export function buildOpenApiRegistry(): OpenAPIRegistry {
   const registry = new OpenAPIRegistry();
-  const error = registry.register('ErrorBody', ErrorBody);
+  const s = namedSchemas();
+  const error = s.ErrorBody;
   const json = (schema: z.ZodType, description: string) => ({ description, content: { 'application/json': { schema } } });
   const errors = (...statuses: ErrorStatus[]) =>
     Object.fromEntries([...statuses, 503 as const].map((s) => [s, json(error, ERROR_TEXT[s])]));
   const body = (schema: z.ZodType) => ({ required: true, content: { 'application/json': { schema } } });
   const sessionParam = z.object({ session_id: z.string().min(1).max(128) });
 
-  const start = registry.register('StartPipelineRequest', StartPipelineRequest);
-  const control = registry.register('ControlRequest', ControlRequest);
-  const saveCp = registry.register('CheckpointSaveRequest', CheckpointSaveRequest);
-  const savePreset = registry.register('PresetSaveRequest', PresetSaveRequest);
-  const status = registry.register('StatusResponse', StatusResponse);
-  const swarm = registry.register('SwarmStatus', SwarmStatus);
-  const gates = registry.register('QualityGateResponse', QualityGateResponse);
-  const checkpoint = registry.register('CheckpointResponse', CheckpointResponse);
-  const preset = registry.register('ConfigPresetResponse', ConfigPresetResponse);
-  const history = registry.register('ExecutionHistory', ExecutionHistory);
-  const health = registry.register('HealthResponse', HealthResponse);
+  const start = s.StartPipelineRequest;
+  const control = s.ControlRequest;
+  const saveCp = s.CheckpointSaveRequest;
+  const savePreset = s.PresetSaveRequest;
+  const status = s.StatusResponse;
+  const swarm = s.SwarmStatus;
+  const gates = s.QualityGateResponse;
+  const checkpoint = s.CheckpointResponse;
+  const preset = s.ConfigPresetResponse;
+  const history = s.ExecutionHistory;
+  const health = s.HealthResponse;
 
   const p = API_PREFIX;
   registry.registerPath({
@@ -176,14 +211,24 @@ export function buildOpenApiRegistry(): OpenAPIRegistry {
   return registry;
 }
 
-const documents = new Map<string, ReturnType<OpenApiGeneratorV31['generateDocument']>>();
+/** The parts of an OpenAPI 3.1 document callers look at (the full object is plain JSON). */
+export interface OpenApiDocument {
+  openapi: string;
+  info: { title: string; version: string; description?: string };
+  paths?: Record<string, Record<string, unknown>>;
+  components?: { schemas?: Record<string, unknown>; [key: string]: unknown };
+  [key: string]: unknown;
+}
+
+const documents = new Map<string, OpenApiDocument>();
 
 /** The OpenAPI 3.1 document of the REST API (built once per version/servers and cached). */
-export function buildOpenApiDocument(opts: OpenApiOptions) {
+export function buildOpenApiDocument(opts: OpenApiOptions): OpenApiDocument {
   const cacheKey = JSON.stringify(opts);
   let doc = documents.get(cacheKey);
   if (!doc) {
-    doc = new OpenApiGeneratorV31(buildOpenApiRegistry().definitions).generateDocument({
+    // PhaseConfigs is referenced by no route (config stays an open object), so it is listed explicitly.
+    doc = new OpenApiGeneratorV31([...buildOpenApiRegistry().definitions, { type: 'schema', schema: namedSchemas().PhaseConfigs }]).generateDocument({
       openapi: '3.1.0',
       info: {
         title: 'Agent Forge API',
@@ -191,7 +236,7 @@ export function buildOpenApiDocument(opts: OpenApiOptions) {
         description: 'Run, steer, checkpoint and watch multi-phase model-building pipelines. Every non-2xx body has the `ErrorBody` shape.',
       },
       ...(opts.servers ? { servers: opts.servers } : {}),
-    });
+    }) as OpenApiDocument;
     documents.set(cacheKey, doc);
   }
   return doc;

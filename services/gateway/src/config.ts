@@ -1,0 +1,39 @@
+import { commonEnv, envPort, parseEnv } from '@agent-forge/runtime';
+import { z } from 'zod';
+
+/** Comma-separated CORS origins; empty = no CORS headers at all. */
+const corsOrigins = z
+  .string()
+  .default('')
+  .transform((v) =>
+    v
+      .split(',')
+      .map((o) => o.trim())
+      .filter((o) => o.length > 0),
+  )
+  .pipe(z.array(z.union([z.literal('*'), z.url()])));
+
+/** Gateway settings, parsed once at start-up (a bad value stops the process naming the variable). */
+export const GatewayEnv = z.object({
+  ...commonEnv,
+  GATEWAY_HOST: z.string().min(1).default('127.0.0.1'),
+  GATEWAY_PORT: envPort.default(8081),
+  /** Largest accepted request body; a bigger one is answered 413 PAYLOAD_TOO_LARGE. */
+  BODY_LIMIT_BYTES: z.coerce.number().int().min(1_024).max(64 * 1024 * 1024).default(1_048_576),
+  /** Attempts of a phase job (BullMQ) and the base of its exponential backoff. */
+  RETRY_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(3),
+  RETRY_BACKOFF_MS: z.coerce.number().int().min(0).max(3_600_000).default(1_000),
+  CORS_ORIGINS: corsOrigins,
+});
+export type GatewayConfig = z.infer<typeof GatewayEnv>;
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig {
+  return parseEnv(GatewayEnv, env);
+}
+
+/** The Redis URL without credentials, as the base of `redis://` URIs we hand to clients. */
+export function publicRedisUri(redisUrl: string): string {
+  const u = new URL(redisUrl);
+  const db = u.pathname && u.pathname !== '/' ? u.pathname.replace(/\/+$/, '') : '';
+  return `${u.protocol}//${u.host}${db}`;
+}

@@ -1,0 +1,48 @@
+import { PhaseQueues } from '@agent-forge/engine';
+import { closeRedis, createLogger, createRedis, installShutdown } from '@agent-forge/runtime';
+import { Keys } from '@agent-forge/state';
+import type { Server } from 'node:http';
+import { createGatewayApp } from './app';
+import { loadConfig } from './config';
+
+/** Wiring only: config, logger, connections, listen, shutdown. Behaviour lives in app.ts. */
+async function main(): Promise<void> {
+  const startedAt = Date.now();
+  const config = loadConfig();
+  const logger = createLogger('gateway', config.LOG_LEVEL);
+  const keys = new Keys(config.AF_KEY_PREFIX);
+  const redis = createRedis({ url: config.REDIS_URL, name: 'gateway', logger });
+  // The queue connection fails fast too (a Queue never blocks), so an enqueue during an outage is a 503, not a hang.
+  const queueRedis = createRedis({ url: config.REDIS_URL, name: 'gateway-queues', logger, maxRetriesPerRequest: 2 });
+  const queues = new PhaseQueues(queueRedis, keys, { attempts: config.RETRY_ATTEMPTS, backoffMs: config.RETRY_BACKOFF_MS });
+
+  const app = createGatewayApp({ redis, keys, queues, logger, config, startedAt });
+  const server: Server = await new Promise((resolve, reject) => {
+    const s = app.listen(config.GATEWAY_PORT, config.GATEWAY_HOST, () => resolve(s));
+    s.once('error', reject);
+  });
+  logger.info({ host: config.GATEWAY_HOST, port: config.GATEWAY_PORT }, 'gateway listening');
+
+  installShutdown(
+    logger,
+    [
+      {
+        // Stop accepting, let in-flight requests finish; idle keep-alive sockets are closed at once.
+        name: 'http',
+        run: () =>
+          new Promise<void>((resolve) => {
+            server.close(() => resolve());
+            server.closeIdleConnections();
+          }),
+      },
+      { name: 'queues', run: () => queues.close() },
+      { name: 'redis', run: () => Promise.all([closeRedis(queueRedis), closeRedis(redis)]).then(() => undefined) },
+    ],
+    config.SHUTDOWN_TIMEOUT_MS,
+  );
+}
+
+main().catch((err: unknown) => {
+  createLogger('gateway').fatal({ err }, 'gateway failed to start');
+  process.exit(1);
+});
