@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { AgentState, PipelinePhase, PipelineStatus } from './enums';
-import { GateResult } from './responses';
+import { GateResult, StatusResponse } from './responses';
 
 const Json = z.record(z.string(), z.unknown());
 
@@ -54,6 +54,16 @@ export const DashboardUpdateData = z.object({
   metrics: Json,
 });
 
+/**
+ * `snapshot`: the current state of a session, sent by realtime to one socket (never published):
+ * first to a new session subscriber, and after a `HISTORY_GAP`. `data` is the session's status as
+ * GET /status returns it, or `{ session_id, status: null }` while the session is unknown.
+ */
+export const SnapshotData = z.union([
+  StatusResponse,
+  z.object({ session_id: z.string(), status: z.null() }),
+]);
+
 export const EVENT_DATA_SCHEMAS = {
   pipeline_progress: PipelineProgressData,
   agent_update: AgentUpdateData,
@@ -61,6 +71,7 @@ export const EVENT_DATA_SCHEMAS = {
   metrics: MetricsData,
   error: ErrorEventData,
   dashboard_update: DashboardUpdateData,
+  snapshot: SnapshotData,
 } as const;
 export type EventType = keyof typeof EVENT_DATA_SCHEMAS;
 export const EventTypeSchema = z.enum(Object.keys(EVENT_DATA_SCHEMAS) as [EventType, ...EventType[]]);
@@ -74,6 +85,8 @@ export const EVENT_CHANNELS: Record<EventType, readonly WsChannel[]> = {
   metrics: ['metrics', 'dashboard'],
   error: WS_CHANNELS,
   dashboard_update: ['dashboard'],
+  /** Never fanned out: realtime sends it on whichever channel the receiving socket is on. */
+  snapshot: WS_CHANNELS,
 };
 
 export const EventEnvelope = z.object({
@@ -81,8 +94,11 @@ export const EventEnvelope = z.object({
   timestamp: z.string(),
   session_id: z.string().nullable(),
   data: Json,
-  /** Our addition: the id of the event in its session's stream; resume from it. */
-  event_id: z.string().optional(),
+  /**
+   * Our addition: the id of the event in its session's stream (`<ms>-<seq>`); resume from it.
+   * Null only on a `snapshot` of a session that has no recorded event yet.
+   */
+  event_id: z.string().nullable().optional(),
   /** Our addition: the epoch of the session's stream; a different epoch means history was lost. */
   epoch: z.string().optional(),
   /** The original declared `metrics` at the top level of a metrics event as well. */
@@ -105,9 +121,21 @@ export function makeEnvelope<T extends EventType>(
   return envelope;
 }
 
+/** A stream entry id as the envelopes carry it: `<ms>-<seq>`, compared numerically part by part. */
+export const StreamEventId = z.string().regex(/^\d{1,20}-\d{1,20}$/, 'expected a stream id like "1700000000000-0"');
+/** A stream epoch as the envelopes carry it ("" while the session has none). */
+export const StreamEpoch = z.string().regex(/^\d{0,32}$/, 'expected the epoch string of an earlier envelope');
+
 /** Client → server frames. */
 export const ClientMessage = z.discriminatedUnion('type', [
   z.object({ type: z.literal('ping') }),
+  /** Replay this socket's session from after `last_event_id`, then continue live (session-filtered sockets). */
+  z.object({
+    type: z.literal('resume'),
+    session_id: z.string().optional(),
+    last_event_id: StreamEventId,
+    epoch: StreamEpoch.optional(),
+  }),
 ]);
 export type ClientMessage = z.infer<typeof ClientMessage>;
 export const PongMessage = z.object({ type: z.literal('pong'), timestamp: z.string() });

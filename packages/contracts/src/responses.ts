@@ -16,6 +16,15 @@ export const ControlResponse = z.object({
 });
 export type ControlResponse = z.infer<typeof ControlResponse>;
 
+/** A stored artifact (e.g. model weights), referenced by URI and verified by checksum. */
+export const ArtifactRef = z.object({
+  uri: z.string(),
+  sha256: z.string(),
+  size_bytes: z.int().min(0),
+  media_type: z.string(),
+});
+export type ArtifactRef = z.infer<typeof ArtifactRef>;
+
 export const PhaseMetrics = z.object({
   phase: PipelinePhase,
   status: PhaseStatus,
@@ -25,6 +34,8 @@ export const PhaseMetrics = z.object({
   gpu_utilization_percent: z.number().nullable(),
   custom_metrics: Json,
   error_message: z.string().nullable(),
+  /** Our addition: the phase's output artifacts (model weights …) by name. */
+  artifacts: z.record(z.string(), ArtifactRef),
 });
 export type PhaseMetrics = z.infer<typeof PhaseMetrics>;
 

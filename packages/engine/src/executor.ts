@@ -1,4 +1,5 @@
-import type { PipelineConfig, PipelinePhase } from '@agent-forge/contracts';
+import type { ArtifactRef, PipelineConfig, PipelinePhase } from '@agent-forge/contracts';
+import type { ArtifactStore } from './artifacts';
 import type { Logger } from '@agent-forge/runtime';
 
 export interface ProgressStep {
@@ -9,6 +10,13 @@ export interface ProgressStep {
   metrics?: Record<string, unknown>;
   /** In-phase checkpoint: what a later run of this phase needs to continue after this step. */
   state?: unknown;
+}
+
+/** The output of the phase that ran before this one in the pipeline (its model artifact …). */
+export interface PreviousPhase {
+  phase: PipelinePhase;
+  metrics: Record<string, unknown>;
+  artifacts: Record<string, ArtifactRef>;
 }
 
 /** What a phase executor gets from the engine. */
@@ -24,6 +32,12 @@ export interface PhaseContext {
   resumeState: unknown;
   attempt: number;
   logger: Logger;
+  /** Where large outputs go; keys are scoped by the engine under `<session>/<phase>/`. */
+  artifacts: ArtifactStore;
+  /** Key prefix for this phase's artifacts: `<session>/<phase>/`. */
+  artifactPrefix: string;
+  /** The previous completed phase of this pipeline, or null for the first phase. */
+  previous: PreviousPhase | null;
   /**
    * Record a step. Between steps is where control takes effect: when the session was paused the
    * engine parks the phase (the job ends, holding no worker slot) by throwing `PhaseParked`; when
@@ -35,6 +49,8 @@ export interface PhaseContext {
 export interface PhaseResult {
   /** The phase's measured outputs; they become `custom_metrics` and the `phase_complete` metrics. */
   metrics: Record<string, unknown>;
+  /** Output artifacts by name (e.g. `model`); the next phase receives them in `ctx.previous`. */
+  artifacts?: Record<string, ArtifactRef>;
 }
 
 export interface PhaseExecutor {

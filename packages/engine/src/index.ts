@@ -3,3 +3,4 @@ export * from './executor';
 export * from './errors';
 export * from './dry-run';
 export * from './registry';
+export * from './artifacts';

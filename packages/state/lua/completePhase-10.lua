@@ -6,12 +6,13 @@
   ARGV[1] phase  ARGV[2] run_gen  ARGV[3] job id  ARGV[4] custom metrics JSON
   ARGV[5] duration seconds  ARGV[6] memory MB  ARGV[7] gate results JSON array  ARGV[8] now ISO
   ARGV[9] now ms  ARGV[10] channel  ARGV[11] maxlen  ARGV[12] gpu utilization ('' = none)
+  ARGV[13] artifacts JSON object (name → reference)
   Returns {'dup'} | {'stale', why} | {'next', phase, run_gen} | {'parked', next_phase} | {'completed'}
 ]]
 --@include emit
 --@include session
 local phase, gen, jobId, metricsJson, duration, mem, gatesJson = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
-local nowIso, nowMs, channel, maxlen, gpu = ARGV[8], ARGV[9], ARGV[10], ARGV[11], ARGV[12]
+local nowIso, nowMs, channel, maxlen, gpu, artifacts = ARGV[8], ARGV[9], ARGV[10], ARGV[11], ARGV[12], ARGV[13]
 local s = redis.call('HMGET', KEYS[1], 'status', 'session_id', 'current_phase', 'run_gen', 'phases')
 local status = s[1]
 if not status then return {'stale', 'gone'} end
@@ -22,7 +23,7 @@ if TERMINAL[status] then return {'stale', status} end
 
 redis.call('HSET', pKey, 'status', 'completed', 'progress', 100, 'ended_ms', nowMs, 'duration_seconds', duration,
   'memory_mb', mem, 'custom_metrics', metricsJson, 'gate_results', gatesJson, 'completed_job', jobId,
-  'resume_state', '', 'error_message', '', 'gpu', gpu)
+  'resume_state', '', 'error_message', '', 'gpu', gpu, 'artifacts', artifacts)
 local phases = cjson.decode(s[5])
 local nextPhase = nil
 for i, p in ipairs(phases) do

@@ -47,6 +47,28 @@ export function parseEventMessage(message: string): EventEnvelope | null {
   }
 }
 
+/**
+ * The frame a client receives for a stored event: the envelope JSON with `event_id` and `epoch`
+ * first, exactly as the emit script publishes it (so replayed and live copies look alike).
+ */
+export function stampEvent(id: string, epoch: string, payload: string): string {
+  const body = payload.slice(payload.indexOf('{') + 1).trimStart();
+  const head = `{"event_id":${JSON.stringify(id)},"epoch":${JSON.stringify(epoch)}`;
+  return body.startsWith('}') ? head + body : `${head},${body}`;
+}
+
+/** One page of a session's stream, read atomically with where the stream stands (for resume). */
+export interface StreamPage {
+  /** `[stream id, stored envelope JSON]`, oldest first, strictly after the requested id. */
+  entries: Array<[id: string, payload: string]>;
+  /** The oldest retained id (null: the stream is empty or gone). */
+  oldestId: string | null;
+  /** The newest id (null: the stream is empty or gone). */
+  latestId: string | null;
+  /** The stream's epoch ("" while the session hash has none). */
+  epoch: string;
+}
+
 /** Reads a session's recorded events back, in order (the realtime issue builds resume on this). */
 export class EventReader {
   constructor(
@@ -72,6 +94,35 @@ export class EventReader {
   /** The epoch of a session's stream: it changes when the history was lost. */
   async epoch(sessionId: string): Promise<string | null> {
     return this.redis.hget(this.keys.session(sessionId), 'events_epoch');
+  }
+
+  /**
+   * Up to `count` entries after `afterId` (exclusive; null or count 0: none) together with the
+   * stream's oldest and newest ids and its epoch, in one MULTI on the session's slot: a reader can
+   * tell "nothing was trimmed past my position when I read" (oldestId <= afterId) without a race.
+   */
+  async page(sessionId: string, afterId: string | null, count: number): Promise<StreamPage> {
+    const key = this.keys.events(sessionId);
+    const tx = this.redis.multi();
+    const wantEntries = afterId !== null && count > 0;
+    if (wantEntries) tx.xrange(key, `(${afterId}`, '+', 'COUNT', count);
+    tx.xrange(key, '-', '+', 'COUNT', 1);
+    tx.xrevrange(key, '+', '-', 'COUNT', 1);
+    tx.hget(this.keys.session(sessionId), 'events_epoch');
+    const results = (await tx.exec()) ?? [];
+    const values = results.map(([err, value]) => {
+      if (err) throw err;
+      return value;
+    });
+    type Rows = Array<[string, string[]]>;
+    const rows = (wantEntries ? values.shift() : []) as Rows;
+    const [oldest, latest, epoch] = values as [Rows, Rows, string | null];
+    const entries: StreamPage['entries'] = [];
+    for (const [id, fields] of rows) {
+      const idx = fields.indexOf('e');
+      if (idx >= 0) entries.push([id, fields[idx + 1] ?? '']);
+    }
+    return { entries, oldestId: oldest[0]?.[0] ?? null, latestId: latest[0]?.[0] ?? null, epoch: epoch ?? '' };
   }
 
   /** The oldest retained event id (null when the stream is empty or gone). */

@@ -5,6 +5,7 @@ import {
   PIPELINE_PHASES,
   isTerminalStatus,
   type AgentStatus,
+  type ArtifactRef,
   type ControlAction,
   type SwarmTopology,
 } from '@agent-forge/contracts';
@@ -55,6 +56,7 @@ export interface PhaseOutcome {
   memoryMb: number;
   gpuUtilization: number | null;
   gateResults: unknown[];
+  artifacts?: Record<string, ArtifactRef>;
 }
 
 const now = () => new Date();
@@ -238,6 +240,7 @@ export class SessionStore {
       this.keys.eventsChannel(),
       this.streamMaxLen,
       outcome.gpuUtilization ?? '',
+      JSON.stringify(outcome.artifacts ?? {}),
     ]);
     switch (r[0]) {
       case 'next':

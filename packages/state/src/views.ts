@@ -2,6 +2,7 @@ import {
   PIPELINE_PHASES,
   isTerminalStatus,
   type AgentStatus,
+  type ArtifactRef,
   type ExecutionHistory,
   type PhaseMetrics,
   type PhaseStatus,
@@ -52,6 +53,7 @@ export function phaseMetrics(snap: SessionSnapshot, nowMs = Date.now()): PhaseMe
       gpu_utilization_percent: h.gpu ? num(h.gpu) : null,
       custom_metrics: json<Record<string, unknown>>(h.custom_metrics, {}),
       error_message: h.error_message || null,
+      artifacts: json<Record<string, ArtifactRef>>(h.artifacts, {}),
     };
   });
 }

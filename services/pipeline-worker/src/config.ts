@@ -32,6 +32,8 @@ export const WorkerEnv = z.object({
   /** BullMQ job lock; renewed while the phase runs. A dead worker's job stalls after this. */
   WORKER_LOCK_MS: z.coerce.number().int().min(1_000).max(600_000).default(30_000),
   WORKER_STALLED_INTERVAL_MS: z.coerce.number().int().min(1_000).max(600_000).default(30_000),
+  /** Root of the filesystem artifact store (model weights); a shared volume across worker hosts. */
+  ARTIFACT_ROOT: z.string().min(1).default('.agent-forge/artifacts'),
   RETRY_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(3),
   RETRY_BACKOFF_MS: z.coerce.number().int().min(0).max(3_600_000).default(1_000),
 });

@@ -1,4 +1,4 @@
-import { PhaseQueues, defaultRegistry } from '@agent-forge/engine';
+import { FsArtifactStore, PhaseQueues, defaultRegistry } from '@agent-forge/engine';
 import { closeRedis, createLogger, createRedis, installShutdown } from '@agent-forge/runtime';
 import { EventPublisher, Keys, SessionStore } from '@agent-forge/state';
 import { loadWorkerConfig } from './config';
@@ -24,6 +24,7 @@ async function main(): Promise<void> {
     queues,
     registry: defaultRegistry(),
     control,
+    artifacts: new FsArtifactStore(config.ARTIFACT_ROOT),
     logger,
     workerId: config.WORKER_ID,
     metricsIntervalMs: config.METRICS_INTERVAL_MS,

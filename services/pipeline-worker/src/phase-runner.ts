@@ -4,7 +4,9 @@ import {
   PhaseError,
   PhaseParked,
   isAbortError,
+  type ArtifactStore,
   type ExecutorRegistry,
+  type PreviousPhase,
   type PhaseContext,
   type PhaseJobData,
   type PhaseResult,
@@ -12,7 +14,7 @@ import {
   type ProgressStep,
 } from '@agent-forge/engine';
 import { CpuMeter, processMemoryMb, round2, type Logger } from '@agent-forge/runtime';
-import type { EventPublisher, SessionStore } from '@agent-forge/state';
+import { requestedPhases, type EventPublisher, type SessionSnapshot, type SessionStore } from '@agent-forge/state';
 import { UnrecoverableError, type Job } from 'bullmq';
 import type { ControlListener } from './control-listener';
 
@@ -22,6 +24,7 @@ export interface PhaseRunnerDeps {
   queues: PhaseQueues;
   registry: ExecutorRegistry;
   control: ControlListener;
+  artifacts: ArtifactStore;
   logger: Logger;
   workerId: string;
   metricsIntervalMs: number;
@@ -33,6 +36,20 @@ export type PhaseJobOutcome =
   | { outcome: 'aborted'; reason: string }
   | { outcome: 'skipped'; reason: string }
   | { outcome: 'failed'; code: string };
+
+/** The last completed phase before `phase` in the pipeline's order: its outputs feed this one. */
+function previousPhase(snap: SessionSnapshot, phase: PipelinePhase): PreviousPhase | null {
+  const phases = requestedPhases(snap);
+  const before = phases.slice(0, phases.indexOf(phase)).reverse();
+  const done = before.find((p) => snap.phases[p]?.status === 'completed');
+  if (!done) return null;
+  const h = snap.phases[done] ?? {};
+  return {
+    phase: done,
+    metrics: h.custom_metrics ? (JSON.parse(h.custom_metrics) as Record<string, unknown>) : {},
+    artifacts: h.artifacts ? (JSON.parse(h.artifacts) as PreviousPhase['artifacts']) : {},
+  };
+}
 
 /** The process's CPU meter: agents run in this process, so they report its measured usage. */
 const processCpu = new CpuMeter();
@@ -60,8 +77,10 @@ export class PhaseRunner {
       return { outcome: 'skipped', reason: claim.reason };
     }
 
-    const fields = await store.sessionFields(sessionId, ['config']);
-    const pipelineConfig = JSON.parse(fields.config ?? '{}') as PipelineConfig;
+    const snap = await store.snapshot(sessionId);
+    if (!snap) return { outcome: 'skipped', reason: 'session vanished' };
+    const pipelineConfig = JSON.parse(snap.session.config ?? '{}') as PipelineConfig;
+    const previous = previousPhase(snap, phase);
     const phaseConfig = (pipelineConfig[phase] ?? {}) as Record<string, unknown>;
     const executorName = String(phaseConfig.executor ?? pipelineConfig.executor ?? 'dry-run');
     const started = Date.now();
@@ -103,6 +122,9 @@ export class PhaseRunner {
       resumeState: claim.resumeState,
       attempt: claim.attempt,
       logger: log,
+      artifacts: this.deps.artifacts,
+      artifactPrefix: `${sessionId}/${phase}/`,
+      previous,
       progress: async (step: ProgressStep) => {
         if (controller.signal.aborted) throw new PhaseAborted(String(controller.signal.reason ?? 'aborted'));
         stepsSinceTick += 1;
@@ -141,6 +163,7 @@ export class PhaseRunner {
       memoryMb: processMemoryMb(),
       gpuUtilization: null,
       gateResults: [],
+      artifacts: result.artifacts ?? {},
     });
     await this.publishAgent(sessionId, { ...agent, state: 'stopped', current_task: null });
     if (outcome.kind === 'next') {

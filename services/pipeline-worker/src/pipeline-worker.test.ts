@@ -1,6 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { pipelineConfigSchema, type PipelinePhase } from '@agent-forge/contracts';
-import { ExecutorRegistry, DryRunExecutor, PhaseError, PhaseQueues, type PhaseExecutor } from '@agent-forge/engine';
+import { ExecutorRegistry, DryRunExecutor, FsArtifactStore, PhaseError, PhaseQueues, type PhaseExecutor } from '@agent-forge/engine';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { createLogger } from '@agent-forge/runtime';
 import { createTestRedis, EventPublisher, EventReader, SessionStore, toStatusResponse } from '@agent-forge/state';
 import { Redis } from 'ioredis';
@@ -33,7 +36,19 @@ const broken: PhaseExecutor = {
     throw new PhaseError('PHASE_FAILED', 'model diverged');
   },
 };
-const registry = new ExecutorRegistry().register(new DryRunExecutor()).register(flaky).register(broken);
+const artifactRoot = mkdtempSync(path.join(os.tmpdir(), 'af-worker-test-'));
+const artifacts = new FsArtifactStore(artifactRoot);
+/** Writes a model artifact derived from the previous phase's one: the hand-over between phases. */
+const chained: PhaseExecutor = {
+  name: 'chained',
+  async run(ctx) {
+    const prev = ctx.previous?.artifacts.model;
+    const input = prev ? await ctx.artifacts.get(prev) : new Uint8Array([0]);
+    const model = await ctx.artifacts.put(`${ctx.artifactPrefix}model.bin`, new Uint8Array([...input, input.length]));
+    return { metrics: { input_bytes: input.length, previous_phase: ctx.previous?.phase ?? null }, artifacts: { model } };
+  },
+};
+const registry = new ExecutorRegistry().register(new DryRunExecutor()).register(flaky).register(broken).register(chained);
 const control = new ControlListener(sub, t.keys, logger);
 const workers = new PhaseWorkers({
   connection: conn,
@@ -42,7 +57,7 @@ const workers = new PhaseWorkers({
   concurrency: 4,
   lockDurationMs: 30_000,
   stalledIntervalMs: 30_000,
-  runner: new PhaseRunner({ store, events: new EventPublisher(t.redis, t.keys), queues, registry, control, logger, workerId: 'w-test', metricsIntervalMs: 200 }),
+  runner: new PhaseRunner({ store, events: new EventPublisher(t.redis, t.keys), queues, registry, control, artifacts, logger, workerId: 'w-test', metricsIntervalMs: 200 }),
   logger,
 });
 
@@ -56,6 +71,7 @@ afterAll(async () => {
   await conn.quit();
   await sub.quit();
   await t.cleanup();
+  rmSync(artifactRoot, { recursive: true, force: true });
 });
 
 async function startSession(phases: PipelinePhase[], rawConfig: Record<string, unknown>): Promise<string> {
@@ -141,6 +157,19 @@ describe('pipeline worker', () => {
     const id = await startSession(['quietstar'], { quietstar: { timeout_seconds: 0.3 }, dry_run: { steps: 3, step_ms: 1_000 } });
     const final = await waitFor(() => statusOf(id), (s) => s.status === 'failed');
     expect(final.status_reason).toMatch(/^PHASE_TIMEOUT/);
+  });
+
+  it('hands each phase the previous phase\'s artifacts, stored by reference with checksums', async () => {
+    const id = await startSession(['cognate', 'evomerge', 'quietstar'], { executor: 'chained' });
+    const final = await waitFor(() => statusOf(id), (s) => s.status === 'completed');
+    expect(final.phase_metrics.map((m) => m.custom_metrics)).toEqual([
+      { input_bytes: 1, previous_phase: null },
+      { input_bytes: 2, previous_phase: 'cognate' },
+      { input_bytes: 3, previous_phase: 'evomerge' },
+    ]);
+    const last = final.phase_metrics[2]!.artifacts.model!;
+    expect(last.size_bytes).toBe(4);
+    expect(Array.from(await artifacts.get(last))).toEqual([0, 1, 2, 3]);
   });
 
   it('an unknown executor fails the session without retrying', async () => {
