@@ -67,6 +67,12 @@ export interface StreamPage {
   latestId: string | null;
   /** The stream's epoch ("" while the session hash has none). */
   epoch: string;
+  /**
+   * Whether entries were ever removed from the stream (trimmed by MAXLEN): `entries-added` is
+   * more than the length. False for a missing stream. With nothing removed, a reader before the
+   * oldest entry has missed nothing.
+   */
+  trimmed: boolean;
 }
 
 /** Reads a session's recorded events back, in order (the realtime issue builds resume on this). */
@@ -109,7 +115,9 @@ export class EventReader {
     tx.xrange(key, '-', '+', 'COUNT', 1);
     tx.xrevrange(key, '+', '-', 'COUNT', 1);
     tx.hget(this.keys.session(sessionId), 'events_epoch');
+    tx.xinfo('STREAM', key);
     const results = (await tx.exec()) ?? [];
+    const info = results.pop();
     const values = results.map(([err, value]) => {
       if (err) throw err;
       return value;
@@ -122,7 +130,16 @@ export class EventReader {
       const idx = fields.indexOf('e');
       if (idx >= 0) entries.push([id, fields[idx + 1] ?? '']);
     }
-    return { entries, oldestId: oldest[0]?.[0] ?? null, latestId: latest[0]?.[0] ?? null, epoch: epoch ?? '' };
+    // XINFO fails on a missing stream (nothing added, nothing removed). Before Redis 7 it has no
+    // `entries-added`: then assume entries were removed (the caller stays conservative).
+    const fields = info && !info[0] && Array.isArray(info[1]) ? (info[1] as unknown[]) : null;
+    const field = (name: string): number | null => {
+      const at = fields ? fields.indexOf(name) : -1;
+      return at >= 0 ? Number(fields?.[at + 1]) : null;
+    };
+    const added = field('entries-added');
+    const trimmed = fields !== null && (added === null || added > (field('length') ?? 0));
+    return { entries, oldestId: oldest[0]?.[0] ?? null, latestId: latest[0]?.[0] ?? null, epoch: epoch ?? '', trimmed };
   }
 
   /** The oldest retained event id (null when the stream is empty or gone). */

@@ -1,22 +1,8 @@
 import { WS_CHANNELS, type WsChannel, type WsStatsResponse } from '@agent-forge/contracts';
 import type { Logger } from '@agent-forge/runtime';
-import { WebSocket } from 'ws';
+import { PLAIN_FRAME, type Connection, type FrameMeta } from './connection';
 
-/**
- * A socket's outbound buffer may hold this much before we drop the socket: a client that cannot
- * keep up must not make the replica buffer without bound. (Simple bound; the realtime issue
- * refines slow-consumer handling.)
- */
-export const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
-
-export interface Connection {
-  readonly socket: WebSocket;
-  readonly channel: WsChannel;
-  /** The `?session_id=` filter, or null for "every session". */
-  readonly sessionId: string | null;
-  /** Cleared when a heartbeat ping goes out, set again by the pong. */
-  alive: boolean;
-}
+export type { Connection } from './connection';
 
 /** One channel's sockets, split by filter so a publish touches only the sockets that match. */
 interface ChannelIndex {
@@ -40,8 +26,8 @@ export class ConnectionHub {
 
   constructor(private readonly logger: Logger) {}
 
-  add(socket: WebSocket, channel: WsChannel, sessionId: string | null): Connection {
-    const connection: Connection = { socket, channel, sessionId, alive: true };
+  add(connection: Connection): Connection {
+    const { channel, sessionId } = connection;
     this.all.add(connection);
     const idx = this.channelIndex(channel);
     if (sessionId === null) {
@@ -79,28 +65,41 @@ export class ConnectionHub {
     return this.all.size;
   }
 
-  /** An event of `sessionId` (null: no session): unfiltered sockets plus that session's sockets. */
-  fanOut(channels: readonly WsChannel[], sessionId: string | null, frame: string): number {
-    let sent = this.sendUnfiltered(channels, frame);
-    if (sessionId !== null) sent += this.sendToSession(channels, sessionId, frame);
+  /**
+   * An event of `sessionId` (null: no session): unfiltered sockets plus that session's sockets.
+   * `frame` is serialized once by the caller; every socket gets the very same string.
+   */
+  fanOut(channels: readonly WsChannel[], sessionId: string | null, frame: string, meta: FrameMeta = PLAIN_FRAME): number {
+    let sent = this.sendUnfiltered(channels, frame, meta);
+    if (sessionId !== null) sent += this.sendToSession(channels, sessionId, frame, meta);
     return sent;
   }
 
-  sendUnfiltered(channels: readonly WsChannel[], frame: string): number {
+  sendUnfiltered(channels: readonly WsChannel[], frame: string, meta: FrameMeta = PLAIN_FRAME): number {
     let sent = 0;
     for (const channel of channels) {
-      for (const connection of this.channelIndex(channel).unfiltered) if (this.send(connection, frame)) sent++;
+      for (const connection of this.channelIndex(channel).unfiltered) if (this.send(connection, frame, meta)) sent++;
     }
     return sent;
   }
 
-  sendToSession(channels: readonly WsChannel[], sessionId: string, frame: string): number {
+  sendToSession(channels: readonly WsChannel[], sessionId: string, frame: string, meta: FrameMeta = PLAIN_FRAME): number {
     let sent = 0;
     for (const channel of channels) {
       const set = this.channelIndex(channel).bySession.get(sessionId);
-      if (set) for (const connection of set) if (this.send(connection, frame)) sent++;
+      if (set) for (const connection of set) if (this.send(connection, frame, meta)) sent++;
     }
     return sent;
+  }
+
+  /** Every socket filtered on a session (for a resync after the subscription was interrupted). */
+  *filteredConnections(): Iterable<Connection> {
+    for (const idx of this.index.values()) for (const set of idx.bySession.values()) yield* set;
+  }
+
+  /** Every unfiltered socket. */
+  *unfilteredConnections(): Iterable<Connection> {
+    for (const idx of this.index.values()) yield* idx.unfiltered;
   }
 
   hasUnfiltered(channels: readonly WsChannel[]): boolean {
@@ -136,18 +135,9 @@ export class ConnectionHub {
     };
   }
 
-  private send(connection: Connection, frame: string): boolean {
-    const { socket } = connection;
-    if (socket.readyState !== WebSocket.OPEN) return false;
-    if (socket.bufferedAmount > MAX_BUFFERED_BYTES) {
-      this.logger.warn(
-        { channel: connection.channel, session_id: connection.sessionId, buffered: socket.bufferedAmount },
-        'dropping slow websocket consumer',
-      );
-      socket.terminate();
-      return false;
-    }
-    socket.send(frame);
+  /** The connection applies its own bounds (slow consumers are closed with 4408 there). */
+  private send(connection: Connection, frame: string, meta: FrameMeta): boolean {
+    if (!connection.deliver(frame, meta)) return false;
     this.framesSent++;
     return true;
   }

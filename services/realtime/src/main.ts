@@ -9,7 +9,8 @@ async function main(): Promise<void> {
   const logger = createLogger('realtime', config.LOG_LEVEL);
   const keys = new Keys(config.AF_KEY_PREFIX);
   const redis = createRedis({ url: config.REDIS_URL, name: 'realtime', logger });
-  // Subscriber waits out Redis outages (null = retry forever); ioredis re-subscribes on reconnect.
+  // The replica's one subscription connection. It waits out Redis outages (null = retry forever);
+  // ioredis re-subscribes on reconnect, and the router's canary checks that it really did.
   const subscriber = createRedis({ url: config.REDIS_URL, name: 'realtime-sub', logger, maxRetriesPerRequest: null });
 
   const realtime = createRealtimeServer({

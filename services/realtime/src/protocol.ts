@@ -1,11 +1,14 @@
 import { ClientMessage, makeEnvelope } from '@agent-forge/contracts';
 import type { RawData } from 'ws';
 
-export type InboundError = { kind: 'error'; code: 'INVALID_MESSAGE' | 'UNKNOWN_MESSAGE_TYPE'; message: string };
+export type InboundErrorCode = 'INVALID_MESSAGE' | 'UNKNOWN_MESSAGE_TYPE' | 'RATE_LIMITED';
+export type InboundError = { kind: 'error'; code: InboundErrorCode; message: string };
 export type Inbound = { kind: 'message'; message: ClientMessage } | InboundError;
 
 /** Longest message type we echo back in an error; a client must not make us reflect large input. */
 const MAX_ECHOED_TYPE = 64;
+/** The client message types the contract defines (`ping`, `resume`). */
+export const CLIENT_MESSAGE_TYPES: readonly string[] = ClientMessage.options.map((option) => option.shape.type.value);
 
 /**
  * Classify one client frame. Oversize frames never get here: ws closes those itself with 1009
@@ -26,11 +29,17 @@ export function parseClientFrame(data: RawData, isBinary: boolean): Inbound {
   if (typeof type !== 'string') return invalid('frame must be a JSON object with a "type" field');
   const parsed = ClientMessage.safeParse(value);
   if (parsed.success) return { kind: 'message', message: parsed.data };
-  return {
-    kind: 'error',
-    code: 'UNKNOWN_MESSAGE_TYPE',
-    message: `unknown message type "${type.slice(0, MAX_ECHOED_TYPE)}"; supported: ping`,
-  };
+  if (!CLIENT_MESSAGE_TYPES.includes(type)) {
+    return {
+      kind: 'error',
+      code: 'UNKNOWN_MESSAGE_TYPE',
+      message: `unknown message type "${type.slice(0, MAX_ECHOED_TYPE)}"; supported: ${CLIENT_MESSAGE_TYPES.join(', ')}`,
+    };
+  }
+  // A known type with bad fields: name the first bad field (schema wording, never the input).
+  const issue = parsed.error.issues[0];
+  const field = issue?.path.map(String).join('.') || 'frame';
+  return invalid(`${type}: ${field}: ${issue?.code === 'invalid_format' ? issue.message : 'missing or of the wrong type'}`);
 }
 
 function invalid(message: string): InboundError {
@@ -48,7 +57,7 @@ export function pongFrame(now: Date = new Date()): string {
 }
 
 /** The `error` event a client gets for a frame we could not use; the socket stays open. */
-export function clientErrorFrame(error: InboundError, now: Date = new Date()): string {
+export function clientErrorFrame(error: Omit<InboundError, 'kind'>, now: Date = new Date()): string {
   return JSON.stringify(
     makeEnvelope(
       'error',

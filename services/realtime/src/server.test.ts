@@ -4,7 +4,7 @@ import { EventEnvelope, WsStatsResponse, type EventData } from '@agent-forge/con
 import { closeRedis, createLogger, createRedis, type Redis } from '@agent-forge/runtime';
 import { EventPublisher, Keys } from '@agent-forge/state';
 import { WebSocket } from 'ws';
-import type { RealtimeServerConfig } from './config';
+import { loadConfig, type RealtimeServerConfig } from './config';
 import { CLIENT_PAGE_TITLE } from './client-page';
 import { createRealtimeServer, type RealtimeServer } from './server';
 
@@ -17,6 +17,7 @@ const prefix = `t-rt-${randomBytes(6).toString('hex')}`;
 const keys = new Keys(prefix);
 const logger = createLogger('realtime-test', 'silent');
 const config: RealtimeServerConfig = {
+  ...loadConfig({}),
   METRICS_INTERVAL_MS: 100,
   DASHBOARD_INTERVAL_MS: 150,
   WS_MAX_PAYLOAD_BYTES: 1_024,
@@ -86,9 +87,11 @@ class TestClient {
     });
   }
 
-  /** Frames that came from the event path (periodic metrics/dashboard frames left out). */
+  /** Frames that came from the event path (periodic metrics/dashboard frames and the opening snapshot left out). */
   events(): Frame[] {
-    return this.frames.filter((f) => f.event_type !== undefined && f.event_type !== 'metrics' && f.event_type !== 'dashboard_update');
+    return this.frames.filter(
+      (f) => f.event_type !== undefined && f.event_type !== 'metrics' && f.event_type !== 'dashboard_update' && f.event_type !== 'snapshot',
+    );
   }
 
   send(data: string | Buffer, binary = false): void {

@@ -1,21 +1,33 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { WsChannel, WsStatsResponse } from '@agent-forge/contracts';
+import type { ClientMessage, WsStatsResponse } from '@agent-forge/contracts';
 import type { Logger, Redis } from '@agent-forge/runtime';
-import { SessionStore, type Keys } from '@agent-forge/state';
+import { EventReader, SessionStore, type Keys } from '@agent-forge/state';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import type { RealtimeServerConfig } from './config';
+import { CLOSE_TOO_MANY, Connection, type DropHandler, type OutboundLimits } from './connection';
 import type { DashboardSource } from './dashboard-source';
 import { EventRouter } from './event-router';
-import { ConnectionHub, type Connection } from './hub';
-import { clientErrorFrame, parseClientFrame, pongFrame } from './protocol';
+import { ConnectionHub } from './hub';
+import { clientErrorFrame, parseClientFrame, pongFrame, type InboundError } from './protocol';
 import { createHttpHandler } from './routes';
+import { errorFrame, SessionSync } from './session-sync';
+import { parseStreamId } from './stream-id';
 import { Ticker } from './ticker';
-import { parseUpgradeTarget, rejectUpgrade } from './upgrade';
+import { parseUpgradeTarget, rejectUpgrade, type UpgradeRefusal, type UpgradeTarget } from './upgrade';
+
+export type AcceptedTarget = Extract<UpgradeTarget, { ok: true }>;
+
+/**
+ * The seam for authentication on upgrade (the security issue fills it in): it sees the request
+ * and what it asks for before the handshake completes, and may refuse it (401/403 in the error
+ * shape) — e.g. a token that is missing, invalid, or of another tenant than `target.sessionId`.
+ */
+export type UpgradeAuthenticator = (req: http.IncomingMessage, target: AcceptedTarget) => Promise<UpgradeRefusal | null>;
 
 export interface RealtimeServerDeps {
-  /** Command connection (session state reads). */
+  /** Command connection (session state reads, stream reads, canary publishes). */
   redis: Redis;
   /** A dedicated connection: once it SUBSCRIBEs it can run nothing else. */
   subscriber: Redis;
@@ -24,6 +36,8 @@ export interface RealtimeServerDeps {
   config: RealtimeServerConfig;
   /** Live session state for metrics/dashboard frames; defaults to reading Redis via `redis`. */
   dashboardSource?: DashboardSource;
+  /** Authentication on upgrade; none until the security issue lands. */
+  authenticate?: UpgradeAuthenticator;
 }
 
 export interface RealtimeServer {
@@ -44,14 +58,28 @@ const CLOSE_GRACE_MS = 1_000;
 export function createRealtimeServer(deps: RealtimeServerDeps): RealtimeServer {
   const { config, logger } = deps;
   const hub = new ConnectionHub(logger);
-  const router = new EventRouter(deps.subscriber, deps.keys, hub, logger);
+  const store = new SessionStore(deps.redis, deps.keys);
+  const sync = new SessionSync({
+    reader: new EventReader(deps.redis, deps.keys),
+    snapshot: (sessionId) => store.snapshot(sessionId),
+    logger,
+  });
+  const router = new EventRouter(deps.subscriber, deps.keys, hub, logger, {
+    publisher: deps.redis,
+    canaryIntervalMs: config.CANARY_INTERVAL_MS,
+    onRestored,
+  });
   const ticker = new Ticker({
     hub,
-    source: deps.dashboardSource ?? new SessionStore(deps.redis, deps.keys),
+    source: deps.dashboardSource ?? store,
     config,
     logger,
     takeEventsRouted: () => router.takeEventsRouted(),
   });
+  const limits: OutboundLimits = {
+    maxBufferedBytes: config.WS_MAX_BUFFERED_BYTES,
+    maxBufferedMessages: config.WS_MAX_BUFFERED_MESSAGES,
+  };
   // maxPayload: a frame above the limit makes ws close that socket with 1009 (Message Too Big)
   // before buffering it; the 'error' it emits is handled per socket, so the server keeps serving.
   // No compression: frames are small and deflate per socket would cost CPU on every fan-out.
@@ -61,6 +89,8 @@ export function createRealtimeServer(deps: RealtimeServerDeps): RealtimeServer {
     perMessageDeflate: false,
     clientTracking: false,
   });
+  /** Open sockets per peer address (WS_MAX_CONNECTIONS_PER_IP). */
+  const perIp = new Map<string, number>();
   let closing = false;
   let heartbeat: NodeJS.Timeout | undefined;
   const ready = () => !closing && router.ready;
@@ -70,6 +100,14 @@ export function createRealtimeServer(deps: RealtimeServerDeps): RealtimeServer {
   server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
     // A client that resets mid-handshake must not become an unhandled 'error'.
     socket.on('error', (err) => logger.debug({ err: err.message }, 'upgrade socket error'));
+    upgrade(req, socket, head).catch((err: unknown) => {
+      logger.error({ err }, 'upgrade failed');
+      rejectUpgrade(socket, 503, 'UNAVAILABLE', 'the upgrade could not be completed', null, { 'Retry-After': '1' });
+    });
+  });
+
+  /** Refuse early and cheaply; each step may answer with the contract's error body. */
+  async function upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     if (closing) {
       rejectUpgrade(socket, 503, 'UNAVAILABLE', 'this replica is shutting down', null, { 'Retry-After': '1' });
       return;
@@ -79,29 +117,124 @@ export function createRealtimeServer(deps: RealtimeServerDeps): RealtimeServer {
       rejectUpgrade(socket, target.status, target.code, target.message, target.details ?? null);
       return;
     }
-    wss.handleUpgrade(req, socket, head, (ws) => accept(ws, target.channel, target.sessionId));
-  });
+    if (deps.authenticate) {
+      const refusal = await deps.authenticate(req, target);
+      if (refusal) {
+        rejectUpgrade(socket, refusal.status, refusal.code, refusal.message, refusal.details ?? null);
+        return;
+      }
+      if (socket.destroyed) return;
+    }
+    const ip = req.socket.remoteAddress ?? 'unknown';
+    wss.handleUpgrade(req, socket, head, (ws) => accept(ws, target, ip));
+  }
 
-  function accept(socket: WebSocket, channel: WsChannel, sessionId: string | null): void {
-    const connection = hub.add(socket, channel, sessionId);
-    socket.on('pong', () => {
-      connection.alive = true;
-    });
-    socket.on('message', (data: RawData, isBinary: boolean) => onClientFrame(connection, data, isBinary));
+  function accept(socket: WebSocket, target: AcceptedTarget, ip: string): void {
+    const { channel, sessionId } = target;
     socket.on('error', (err: Error & { code?: string }) => {
       // ws reports protocol violations (e.g. WS_ERR_UNSUPPORTED_MESSAGE_LENGTH for oversize frames)
       // here and closes the socket itself; the listener keeps the error from crashing the process.
       logger.debug({ err: err.message, code: err.code, channel, session_id: sessionId }, 'websocket error');
     });
-    socket.on('close', () => hub.remove(connection));
+    const open = perIp.get(ip) ?? 0;
+    if (open >= config.WS_MAX_CONNECTIONS_PER_IP) {
+      // Closed right after the upgrade (not refused with 429) so that browsers, which cannot read
+      // the status of a failed upgrade, see the reason in the close code.
+      socket.close(CLOSE_TOO_MANY, 'too many connections');
+      return;
+    }
+    perIp.set(ip, open + 1);
+    const connection = new Connection(socket, channel, sessionId, ip, limits, onDrop);
+    hub.add(connection);
+    socket.on('pong', () => {
+      connection.alive = true;
+    });
+    socket.on('message', (data: RawData, isBinary: boolean) => onClientFrame(connection, data, isBinary));
+    socket.on('close', () => {
+      connection.dispose();
+      hub.remove(connection);
+      const left = (perIp.get(ip) ?? 1) - 1;
+      if (left > 0) perIp.set(ip, left);
+      else perIp.delete(ip);
+    });
     logger.debug({ channel, session_id: sessionId, connections: hub.size }, 'websocket connected');
+    if (sessionId !== null) {
+      // Before its first live event, a session subscriber gets the snapshot or the replay it asked for.
+      void (target.resume ? sync.resume(connection, target.resume) : sync.subscribe(connection));
+    }
   }
+
+  /** A socket we gave up on (slow consumer, too many frames, no history): out of the index at once. */
+  const onDrop: DropHandler = (connection, code, reason) => {
+    hub.remove(connection);
+    logger.warn(
+      { channel: connection.channel, session_id: connection.sessionId, ip: connection.ip, code, reason, buffered: connection.socket.bufferedAmount },
+      'closing websocket',
+    );
+  };
 
   function onClientFrame(connection: Connection, data: RawData, isBinary: boolean): void {
     connection.alive = true;
+    const verdict = connection.admitInbound(config.WS_MAX_FRAMES_PER_SECOND);
+    if (verdict === 'close') {
+      connection.drop(CLOSE_TOO_MANY, 'too many frames');
+      return;
+    }
+    if (verdict !== 'ok') {
+      if (verdict === 'warn') {
+        const message = `more than ${config.WS_MAX_FRAMES_PER_SECOND} frames per second; frames are dropped, and the socket closed (4429) if this goes on`;
+        connection.reply(clientErrorFrame({ code: 'RATE_LIMITED', message }));
+      }
+      return;
+    }
     const inbound = parseClientFrame(data, isBinary);
-    const reply = inbound.kind === 'message' ? pongFrame() : clientErrorFrame(inbound);
-    if (connection.socket.readyState === WebSocket.OPEN) connection.socket.send(reply);
+    if (inbound.kind === 'error') {
+      connection.reply(clientErrorFrame(inbound));
+      return;
+    }
+    const message: ClientMessage = inbound.message;
+    switch (message.type) {
+      case 'ping':
+        connection.reply(pongFrame());
+        return;
+      case 'resume':
+        onResume(connection, message);
+        return;
+    }
+  }
+
+  function onResume(connection: Connection, message: Extract<ClientMessage, { type: 'resume' }>): void {
+    const invalid = (text: string) => connection.reply(clientErrorFrame({ code: 'INVALID_MESSAGE', message: text } satisfies Omit<InboundError, 'kind'>));
+    if (connection.sessionId === null) {
+      invalid('resume: this socket has no session filter; connect with ?session_id= (and &last_event_id=)');
+      return;
+    }
+    if (message.session_id !== undefined && message.session_id !== connection.sessionId) {
+      invalid("resume: session_id is not this socket's ?session_id= filter");
+      return;
+    }
+    const lastEventId = parseStreamId(message.last_event_id);
+    if (lastEventId === null) {
+      invalid('resume: last_event_id is out of range');
+      return;
+    }
+    void sync.resume(connection, { lastEventId, epoch: message.epoch ?? null });
+  }
+
+  /**
+   * The subscription was interrupted: live events of that time never reached this replica.
+   * Session sockets are brought up to date from the streams (no gap); unfiltered sockets cannot
+   * be (they span every session), so they are told instead of silently missing events.
+   */
+  function onRestored(since: number): void {
+    const missedMs = Date.now() - since;
+    for (const connection of [...hub.filteredConnections()]) void sync.resync(connection);
+    const notice = errorFrame(
+      null,
+      'HISTORY_GAP',
+      `this replica's event subscription was interrupted for about ${missedMs} ms; events of that time were not delivered here. Reload the state you show (GET /status), or watch one session with ?session_id= to have missed events replayed`,
+    );
+    for (const connection of hub.unfilteredConnections()) connection.reply(notice);
   }
 
   /** Protocol pings reap connections whose peer vanished without a FIN (NAT timeouts, dead hosts). */

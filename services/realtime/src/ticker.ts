@@ -2,6 +2,7 @@ import { makeEnvelope, type EventData, type WsChannel } from '@agent-forge/contr
 import { HostCpuMeter, hostMemoryMb, processMemoryMb, round2, type Logger } from '@agent-forge/runtime';
 import type { RealtimeServerConfig } from './config';
 import type { DashboardSource, SessionSummary } from './dashboard-source';
+import { METRICS_FRAME } from './connection';
 import type { ConnectionHub } from './hub';
 
 const METRICS_CHANNELS: readonly WsChannel[] = ['metrics', 'dashboard'];
@@ -50,7 +51,9 @@ type Summaries = Map<string, SessionSummary | null>;
  * The periodic frames: `metrics` to /ws/metrics and /ws/dashboard, `dashboard_update` to
  * /ws/dashboard. Each frame is built and serialized once per tick and per audience (all unfiltered
  * sockets share one; each filtered session gets one), and each session summary is read once per
- * tick however many sockets watch it.
+ * tick however many sockets watch it: the cost of a tick does not grow with the number of
+ * clients beyond the writes themselves. `metrics` frames are coalescible (a slow socket keeps
+ * only the latest).
  */
 export class Ticker {
   private readonly sampler = new HostSampler();
@@ -88,14 +91,14 @@ export class Ticker {
       connections: hub.size,
     };
     if (hub.hasUnfiltered(METRICS_CHANNELS)) {
-      hub.sendUnfiltered(METRICS_CHANNELS, frame(makeEnvelope('metrics', null, { metrics: figures, phase: null }, now)));
+      hub.sendUnfiltered(METRICS_CHANNELS, frame(makeEnvelope('metrics', null, { metrics: figures, phase: null }, now)), METRICS_FRAME);
     }
     const sessions = hub.filteredSessions(METRICS_CHANNELS);
     if (sessions.size === 0) return;
     const summaries = await this.readSummaries(sessions);
     for (const sessionId of sessions) {
       const data = sessionMetrics(figures, summaries?.get(sessionId));
-      hub.sendToSession(METRICS_CHANNELS, sessionId, frame(makeEnvelope('metrics', sessionId, data, now)));
+      hub.sendToSession(METRICS_CHANNELS, sessionId, frame(makeEnvelope('metrics', sessionId, data, now)), METRICS_FRAME);
     }
   }
 
