@@ -61,6 +61,12 @@ export interface PhaseOutcome {
 
 const now = () => new Date();
 
+function pairsToObject(flat: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) out[flat[i] as string] = flat[i + 1] as string;
+  return out;
+}
+
 /**
  * Session state in Redis. Every status change is one Lua script over the session's keys (one
  * Cluster slot), so concurrent gateways and workers can never produce a status the transition
@@ -122,23 +128,18 @@ export class SessionStore {
   }
 
   async snapshot(sessionId: string): Promise<SessionSnapshot | null> {
-    const tx = this.redis.multi().hgetall(this.keys.session(sessionId));
-    for (const p of PIPELINE_PHASES) tx.hgetall(this.keys.phase(sessionId, p));
-    tx.hgetall(this.keys.agents(sessionId));
-    const rows = (await tx.exec()) ?? [];
-    const values = rows.map(([err, v]) => {
-      if (err) throw err;
-      return v as Record<string, string>;
-    });
-    const session = values[0];
-    if (!session || !session.status) return null;
+    const reply = await runScript<unknown[]>(this.redis, 'snapshot', [...this.scriptKeys(sessionId), this.keys.agents(sessionId)], []);
+    if (reply.length === 0) return null;
+    const session = pairsToObject(reply[0] as string[]);
+    if (!session.status) return null;
     const phases: SessionSnapshot['phases'] = {};
-    PIPELINE_PHASES.forEach((p, i) => {
-      const h = values[i + 1];
-      if (h && Object.keys(h).length > 0) phases[p] = h;
-    });
-    const agentHash = values[PIPELINE_PHASES.length + 1] ?? {};
-    const agents = Object.values(agentHash).map((v) => JSON.parse(v) as AgentStatus);
+    let agents: AgentStatus[] = [];
+    for (let i = 1; i + 1 < reply.length; i += 2) {
+      const name = reply[i] as string;
+      const fields = pairsToObject(reply[i + 1] as string[]);
+      if (name === '__agents') agents = Object.values(fields).map((v) => JSON.parse(v) as AgentStatus);
+      else phases[name as PipelinePhase] = fields;
+    }
     agents.sort((a, b) => a.agent_id.localeCompare(b.agent_id));
     return { session, phases, agents };
   }
