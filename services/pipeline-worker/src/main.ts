@@ -1,4 +1,4 @@
-import { FsArtifactStore, PhaseQueues, defaultRegistry } from '@agent-forge/engine';
+import { FsArtifactStore, PhaseQueues, ThreadedExecutor, defaultRegistry } from '@agent-forge/engine';
 import { closeRedis, createLogger, createRedis, installShutdown } from '@agent-forge/runtime';
 import { EventPublisher, Keys, SessionStore } from '@agent-forge/state';
 import { loadWorkerConfig } from './config';
@@ -18,11 +18,15 @@ async function main(): Promise<void> {
   const queues = new PhaseQueues(redis, keys, { attempts: config.RETRY_ATTEMPTS, backoffMs: config.RETRY_BACKOFF_MS });
   const control = new ControlListener(subscriber, keys, logger);
   await control.start();
+  const registry = defaultRegistry();
+  for (const m of config.WORKER_EXECUTOR_MODULES) {
+    registry.register(new ThreadedExecutor({ ...m, memoryLimitMb: config.AGENT_MEMORY_LIMIT_MB, killGraceMs: config.EXECUTOR_KILL_GRACE_MS }));
+  }
   const runner = new PhaseRunner({
     store,
     events,
     queues,
-    registry: defaultRegistry(),
+    registry,
     control,
     artifacts: new FsArtifactStore(config.ARTIFACT_ROOT),
     logger,
@@ -42,7 +46,7 @@ async function main(): Promise<void> {
   workers.start();
   const health = createHealthServer(redis, workers, config.WORKER_ID);
   await new Promise<void>((resolve) => health.listen(config.WORKER_HEALTH_PORT, config.WORKER_HEALTH_HOST, resolve));
-  logger.info({ phases: config.WORKER_PHASES, concurrency: config.WORKER_CONCURRENCY, health: health.address() }, 'pipeline worker ready');
+  logger.info({ executors: registry.names(), phases: config.WORKER_PHASES, concurrency: config.WORKER_CONCURRENCY, health: health.address() }, 'pipeline worker ready');
 
   installShutdown(
     logger,
