@@ -31,9 +31,5 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
   return parseEnv(GatewayEnv, env);
 }
 
-/** The Redis URL without credentials, as the base of `redis://` URIs we hand to clients. */
-export function publicRedisUri(redisUrl: string): string {
-  const u = new URL(redisUrl);
-  const db = u.pathname && u.pathname !== '/' ? u.pathname.replace(/\/+$/, '') : '';
-  return `${u.protocol}//${u.host}${db}`;
-}
+/** Where checkpoint URIs point: shared with the worker, which saves checkpoints too. */
+export { publicRedisUri } from '@agent-forge/runtime';

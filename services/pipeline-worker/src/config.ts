@@ -59,6 +59,8 @@ export const WorkerEnv = z.object({
    * `name=/abs/path/module.js#exportName`, comma separated. Pipelines select them by name.
    */
   WORKER_EXECUTOR_MODULES: executorModules,
+  /** Checkpoints kept per session (phase-boundary and on-demand); older ones and their artifacts are deleted. */
+  CHECKPOINT_RETENTION: z.coerce.number().int().min(1).max(1_000).default(5),
   RETRY_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(3),
   RETRY_BACKOFF_MS: z.coerce.number().int().min(0).max(3_600_000).default(1_000),
 });

@@ -1,6 +1,7 @@
 import { FsArtifactStore, PhaseQueues, ThreadedExecutor, defaultRegistry } from '@agent-forge/engine';
-import { closeRedis, createLogger, createRedis, installShutdown } from '@agent-forge/runtime';
-import { EventPublisher, Keys, SessionStore } from '@agent-forge/state';
+import { closeRedis, createLogger, createRedis, installShutdown, publicRedisUri } from '@agent-forge/runtime';
+import { CheckpointStore, EventPublisher, Keys, SessionStore } from '@agent-forge/state';
+import { PhaseBoundaryCheckpoints } from './checkpointing';
 import { loadWorkerConfig } from './config';
 import { ControlListener } from './control-listener';
 import { createHealthServer } from './health';
@@ -22,13 +23,23 @@ async function main(): Promise<void> {
   for (const m of config.WORKER_EXECUTOR_MODULES) {
     registry.register(new ThreadedExecutor({ ...m, memoryLimitMb: config.AGENT_MEMORY_LIMIT_MB, killGraceMs: config.EXECUTOR_KILL_GRACE_MS }));
   }
+  const artifacts = new FsArtifactStore(config.ARTIFACT_ROOT);
+  const boundary = new PhaseBoundaryCheckpoints({
+    sessions: store,
+    checkpoints: new CheckpointStore(redis, keys, store),
+    artifacts,
+    keep: config.CHECKPOINT_RETENTION,
+    uriBase: publicRedisUri(config.REDIS_URL),
+    logger,
+  });
   const runner = new PhaseRunner({
     store,
     events,
     queues,
     registry,
     control,
-    artifacts: new FsArtifactStore(config.ARTIFACT_ROOT),
+    artifacts,
+    boundary,
     logger,
     workerId: config.WORKER_ID,
     metricsIntervalMs: config.METRICS_INTERVAL_MS,
