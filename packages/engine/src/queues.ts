@@ -27,8 +27,10 @@ export function phaseJobId(sessionId: string, phase: PipelinePhase, runGen: numb
 export interface RetryPolicy {
   attempts: number;
   backoffMs: number;
+  /** Finished jobs are kept this long, then removed (a duplicate add within it is ignored). */
+  retentionSeconds?: number;
 }
-export const DEFAULT_RETRY: RetryPolicy = { attempts: 3, backoffMs: 1_000 };
+export const DEFAULT_RETRY: RetryPolicy = { attempts: 3, backoffMs: 1_000, retentionSeconds: 24 * 3600 };
 
 /** One BullMQ queue per phase, so a deployment can dedicate workers (e.g. GPU) to some phases. */
 export class PhaseQueues {
@@ -59,9 +61,9 @@ export class PhaseQueues {
       jobId,
       attempts: this.retry.attempts,
       backoff: { type: 'exponential', delay: this.retry.backoffMs },
-      // Kept for a day so a duplicate add within that window is recognised and ignored.
-      removeOnComplete: { age: 24 * 3600, count: 10_000 },
-      removeOnFail: { age: 7 * 24 * 3600, count: 10_000 },
+      // Kept for a while so a duplicate add within that window is recognised and ignored.
+      removeOnComplete: { age: this.retry.retentionSeconds ?? 24 * 3600, count: 10_000 },
+      removeOnFail: { age: this.retry.retentionSeconds ?? 24 * 3600, count: 10_000 },
       ...overrides,
     };
     await this.queue(data.phase).add(data.phase, data, opts);

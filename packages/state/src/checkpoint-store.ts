@@ -68,18 +68,22 @@ export class CheckpointStore {
       path,
       snapshot: serialized,
     };
-    await this.redis
+    // A checkpoint of a finished session expires with it (the session's TTL is set when it ends).
+    const ttl = await this.redis.pttl(this.keys.session(sessionId));
+    const tx = this.redis
       .multi()
       .hset(this.keys.checkpoint(sessionId, checkpointId), record as unknown as Record<string, string>)
       .zadd(this.keys.sessionCheckpoints(sessionId), at.getTime(), checkpointId)
-      .hset(this.keys.session(sessionId), 'last_checkpoint', checkpointId)
-      .exec();
-    await this.redis.hset(this.keys.checkpointIndex(), checkpointId, sessionId);
+      .hset(this.keys.session(sessionId), 'last_checkpoint', checkpointId);
+    if (ttl > 0) tx.pexpire(this.keys.checkpoint(sessionId, checkpointId), ttl).pexpire(this.keys.sessionCheckpoints(sessionId), ttl);
+    await tx.exec();
+    if (ttl > 0) await this.redis.set(this.keys.checkpointOwner(checkpointId), sessionId, 'PX', ttl);
+    else await this.redis.set(this.keys.checkpointOwner(checkpointId), sessionId);
     return toResponse(record);
   }
 
   async get(checkpointId: string): Promise<{ response: CheckpointResponse; snapshot: SessionSnapshot } | null> {
-    const sessionId = await this.redis.hget(this.keys.checkpointIndex(), checkpointId);
+    const sessionId = await this.redis.get(this.keys.checkpointOwner(checkpointId));
     if (!sessionId) return null;
     const record = (await this.redis.hgetall(this.keys.checkpoint(sessionId, checkpointId))) as unknown as StoredCheckpoint;
     if (!record.snapshot) return null;
@@ -96,7 +100,7 @@ export class CheckpointStore {
     const tx = this.redis.multi().zrem(this.keys.sessionCheckpoints(sessionId), ...old);
     for (const id of old) tx.del(this.keys.checkpoint(sessionId, id));
     await tx.exec();
-    await this.redis.hdel(this.keys.checkpointIndex(), ...old);
+    await this.redis.unlink(...old.map((id) => this.keys.checkpointOwner(id)));
     return old;
   }
 

@@ -1,4 +1,4 @@
-import { commonEnv, envPort, parseEnv } from '@agent-forge/runtime';
+import { commonEnv, envPort, parseEnv, retentionEnv } from '@agent-forge/runtime';
 import { z } from 'zod';
 
 /** Comma-separated CORS origins; empty = no CORS headers at all. */
@@ -16,6 +16,7 @@ const corsOrigins = z
 /** Gateway settings, parsed once at start-up (a bad value stops the process naming the variable). */
 export const GatewayEnv = z.object({
   ...commonEnv,
+  ...retentionEnv,
   GATEWAY_HOST: z.string().min(1).default('127.0.0.1'),
   GATEWAY_PORT: envPort.default(8081),
   /** Largest accepted request body; a bigger one is answered 413 PAYLOAD_TOO_LARGE. */

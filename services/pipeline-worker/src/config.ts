@@ -1,5 +1,5 @@
 import { PIPELINE_PHASES, PipelinePhase } from '@agent-forge/contracts';
-import { commonEnv, envPort, parseEnv } from '@agent-forge/runtime';
+import { commonEnv, envPort, parseEnv, retentionEnv } from '@agent-forge/runtime';
 import os from 'node:os';
 import { z } from 'zod';
 
@@ -36,6 +36,7 @@ const executorModules = z
 
 export const WorkerEnv = z.object({
   ...commonEnv,
+  ...retentionEnv,
   /** Phases this worker takes, comma separated, or "all" (e.g. `training` for GPU workers). */
   WORKER_PHASES: phaseList,
   /** Jobs run at once per phase queue. */
@@ -59,6 +60,8 @@ export const WorkerEnv = z.object({
    * `name=/abs/path/module.js#exportName`, comma separated. Pipelines select them by name.
    */
   WORKER_EXECUTOR_MODULES: executorModules,
+  /** How often expired sessions' artifacts and interrupted temp files are swept. */
+  REAPER_INTERVAL_MS: z.coerce.number().int().min(1_000).max(86_400_000).default(600_000),
   /** Checkpoints kept per session (phase-boundary and on-demand); older ones and their artifacts are deleted. */
   CHECKPOINT_RETENTION: z.coerce.number().int().min(1).max(1_000).default(5),
   RETRY_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(3),

@@ -2,6 +2,7 @@ import { FsArtifactStore, PhaseQueues, ThreadedExecutor, defaultRegistry } from 
 import { closeRedis, createLogger, createRedis, installShutdown, publicRedisUri } from '@agent-forge/runtime';
 import { CheckpointStore, EventPublisher, Keys, SessionStore } from '@agent-forge/state';
 import { PhaseBoundaryCheckpoints } from './checkpointing';
+import { ArtifactReaper } from './reaper';
 import { loadWorkerConfig } from './config';
 import { ControlListener } from './control-listener';
 import { createHealthServer } from './health';
@@ -14,9 +15,9 @@ async function main(): Promise<void> {
   const keys = new Keys(config.AF_KEY_PREFIX);
   const redis = createRedis({ url: config.REDIS_URL, name: `af-worker-${config.WORKER_ID}`, logger, maxRetriesPerRequest: null });
   const subscriber = createRedis({ url: config.REDIS_URL, name: `af-worker-ctl-${config.WORKER_ID}`, logger, maxRetriesPerRequest: null });
-  const store = new SessionStore(redis, keys);
+  const store = new SessionStore(redis, keys, { retentionSeconds: config.SESSION_RETENTION_SECONDS, historyMax: config.HISTORY_MAX_ENTRIES });
   const events = new EventPublisher(redis, keys);
-  const queues = new PhaseQueues(redis, keys, { attempts: config.RETRY_ATTEMPTS, backoffMs: config.RETRY_BACKOFF_MS });
+  const queues = new PhaseQueues(redis, keys, { attempts: config.RETRY_ATTEMPTS, backoffMs: config.RETRY_BACKOFF_MS, retentionSeconds: config.JOB_RETENTION_SECONDS });
   const control = new ControlListener(subscriber, keys, logger);
   await control.start();
   const registry = defaultRegistry();
@@ -55,6 +56,8 @@ async function main(): Promise<void> {
     logger,
   });
   workers.start();
+  const reaper = new ArtifactReaper({ artifacts, sessions: store, logger, intervalMs: config.REAPER_INTERVAL_MS, tempFileAgeMs: 3_600_000 });
+  reaper.start();
   const health = createHealthServer(redis, workers, config.WORKER_ID);
   await new Promise<void>((resolve) => health.listen(config.WORKER_HEALTH_PORT, config.WORKER_HEALTH_HOST, resolve));
   logger.info({ executors: registry.names(), phases: config.WORKER_PHASES, concurrency: config.WORKER_CONCURRENCY, health: health.address() }, 'pipeline worker ready');
@@ -63,6 +66,7 @@ async function main(): Promise<void> {
     logger,
     [
       { name: 'finish running jobs', run: () => workers.close() },
+      { name: 'stop the artifact reaper', run: () => reaper.stop() },
       { name: 'close queues', run: () => queues.close() },
       { name: 'close health server', run: () => new Promise<void>((r) => health.close(() => r())) },
       { name: 'close redis', run: async () => Promise.all([closeRedis(subscriber), closeRedis(redis)]).then(() => undefined) },
