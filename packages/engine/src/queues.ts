@@ -1,4 +1,4 @@
-import { PIPELINE_PHASES, type PipelinePhase } from '@agent-forge/contracts';
+import { PIPELINE_PHASES, type PipelinePhase, type QueueStats } from '@agent-forge/contracts';
 import type { Keys } from '@agent-forge/state';
 import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
 
@@ -70,11 +70,23 @@ export class PhaseQueues {
     return jobId;
   }
 
-  async counts(): Promise<Record<PipelinePhase, Record<string, number>>> {
-    const out = {} as Record<PipelinePhase, Record<string, number>>;
-    for (const phase of PIPELINE_PHASES) {
-      out[phase] = await this.queue(phase).getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized');
-    }
+  /** Job counts per phase queue and the age of the oldest waiting job (a stuck queue shows here). */
+  async stats(phases: readonly PipelinePhase[] = PIPELINE_PHASES, now = Date.now()): Promise<Record<string, QueueStats>> {
+    const out: Record<string, QueueStats> = {};
+    await Promise.all(
+      phases.map(async (phase) => {
+        const q = this.queue(phase);
+        const [counts, oldest] = await Promise.all([q.getJobCounts('waiting', 'active', 'delayed', 'failed'), q.getJobs(['wait'], 0, 0, true)]);
+        const ts = oldest[0]?.timestamp;
+        out[phase] = {
+          waiting: counts.waiting ?? 0,
+          active: counts.active ?? 0,
+          delayed: counts.delayed ?? 0,
+          failed: counts.failed ?? 0,
+          oldest_waiting_age_seconds: ts ? Math.max(0, Math.round((now - ts) / 10) / 100) : null,
+        };
+      }),
+    );
     return out;
   }
 

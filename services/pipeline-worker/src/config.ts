@@ -60,6 +60,8 @@ export const WorkerEnv = z.object({
    * `name=/abs/path/module.js#exportName`, comma separated. Pipelines select them by name.
    */
   WORKER_EXECUTOR_MODULES: executorModules,
+  /** A worker with a free slot that took no job while one waited this long reports not ready and not live. */
+  WORKER_STUCK_AFTER_MS: z.coerce.number().int().min(1_000).max(86_400_000).default(300_000),
   /** How often expired sessions' artifacts and interrupted temp files are swept. */
   REAPER_INTERVAL_MS: z.coerce.number().int().min(1_000).max(86_400_000).default(600_000),
   /** Checkpoints kept per session (phase-boundary and on-demand); older ones and their artifacts are deleted. */

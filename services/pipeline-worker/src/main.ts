@@ -58,7 +58,7 @@ async function main(): Promise<void> {
   workers.start();
   const reaper = new ArtifactReaper({ artifacts, sessions: store, logger, intervalMs: config.REAPER_INTERVAL_MS, tempFileAgeMs: 3_600_000 });
   reaper.start();
-  const health = createHealthServer(redis, workers, config.WORKER_ID);
+  const health = createHealthServer(redis, workers, config.WORKER_ID, { queues, phases: config.WORKER_PHASES, afterMs: config.WORKER_STUCK_AFTER_MS });
   await new Promise<void>((resolve) => health.listen(config.WORKER_HEALTH_PORT, config.WORKER_HEALTH_HOST, resolve));
   logger.info({ executors: registry.names(), phases: config.WORKER_PHASES, concurrency: config.WORKER_CONCURRENCY, health: health.address() }, 'pipeline worker ready');
 

@@ -18,7 +18,8 @@ export interface PhaseWorkersOptions {
 /** One BullMQ worker per phase queue this process serves. */
 export class PhaseWorkers {
   private readonly workers: Worker<PhaseJobData, PhaseJobOutcome>[] = [];
-  private lastJobAt = 0;
+  private lastJobAt = Date.now();
+  private running = 0;
 
   constructor(private readonly opts: PhaseWorkersOptions) {}
 
@@ -28,7 +29,12 @@ export class PhaseWorkers {
         queueName(phase),
         async (job) => {
           this.lastJobAt = Date.now();
-          return this.opts.runner.run(job);
+          this.running++;
+          try {
+            return await this.opts.runner.run(job);
+          } finally {
+            this.running--;
+          }
         },
         {
           connection: this.opts.connection,
@@ -53,6 +59,11 @@ export class PhaseWorkers {
 
   lastJobStartedAt(): number {
     return this.lastJobAt;
+  }
+
+  /** True when at least one job slot is free. */
+  hasFreeSlot(): boolean {
+    return this.running < this.opts.concurrency * this.opts.phases.length;
   }
 
   /** Stop taking jobs and wait for the running ones to finish (BullMQ's graceful close). */
