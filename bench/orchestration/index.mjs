@@ -78,7 +78,7 @@ async function ourPath(concurrency, label, executors = []) {
   for (const e of executors) registry.register(e);
   const control = new ControlListener(conn(), keys, logger);
   await control.start();
-  const boundary = new PhaseBoundaryCheckpoints({ sessions: store, checkpoints: new state.CheckpointStore(redis, keys, store), artifacts, keep: 2, uriBase: REDIS_URL, logger });
+  const boundary = new PhaseBoundaryCheckpoints({ checkpoints: new state.CheckpointStore(redis, keys, store), artifacts, keep: 2, uriBase: REDIS_URL, logger });
   const workerConn = conn();
   const workers = new PhaseWorkers({
     connection: workerConn,
