@@ -120,7 +120,12 @@ export class SessionStore {
       tx.hset(this.keys.phase(input.sessionId, phase), { status: 'pending', progress: 0, attempts: 0 });
     }
     await tx.exec();
-    await this.redis.pipeline().zadd(this.keys.history(), at.getTime(), input.sessionId).sadd(this.keys.active(), input.sessionId).exec();
+    // The indexes live in other Cluster slots than the session (and than each other): separate
+    // commands, not one pipeline (ioredis refuses a pipeline whose keys span nodes).
+    await Promise.all([
+      this.redis.zadd(this.keys.history(), at.getTime(), input.sessionId),
+      this.redis.sadd(this.keys.active(), input.sessionId),
+    ]);
   }
 
   async exists(sessionId: string): Promise<boolean> {
@@ -298,10 +303,12 @@ export class SessionStore {
     if (r[0] === 'busy') return { kind: 'busy', status: r[1] as PipelineStatus };
     const nextPhase = (r[2] || null) as PipelinePhase | null;
     const created = Number(snapshot.session.created_ms) || at.getTime();
-    const p = this.redis.pipeline().del(this.keys.agents(sessionId)).zadd(this.keys.history(), created, sessionId);
-    if (nextPhase) p.sadd(this.keys.active(), sessionId);
-    else p.srem(this.keys.active(), sessionId);
-    await p.exec();
+    // Three slots (session, history, active set): separate commands, each idempotent.
+    await Promise.all([
+      this.redis.del(this.keys.agents(sessionId)),
+      this.redis.zadd(this.keys.history(), created, sessionId),
+      nextPhase ? this.redis.sadd(this.keys.active(), sessionId) : this.redis.srem(this.keys.active(), sessionId),
+    ]);
     return { kind: 'ok', runGen: Number(r[1]), nextPhase };
   }
 

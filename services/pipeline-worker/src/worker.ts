@@ -2,6 +2,7 @@ import type { PipelinePhase } from '@agent-forge/contracts';
 import { queueName, type PhaseJobData } from '@agent-forge/engine';
 import type { Logger, Redis } from '@agent-forge/runtime';
 import { Worker } from 'bullmq';
+import { timeJob } from './metrics';
 import type { PhaseJobOutcome, PhaseRunner } from './phase-runner';
 
 export interface PhaseWorkersOptions {
@@ -28,7 +29,15 @@ export class PhaseWorkers {
         queueName(phase),
         async (job) => {
           this.lastJobAt = Date.now();
-          return this.opts.runner.run(job);
+          const done = timeJob(phase);
+          try {
+            const outcome = await this.opts.runner.run(job);
+            done(outcome.outcome);
+            return outcome;
+          } catch (err) {
+            done('error');
+            throw err;
+          }
         },
         {
           connection: this.opts.connection,
