@@ -34,6 +34,8 @@ suite('on a 3-master Redis Cluster', () => {
     worker = await stack.start('pipeline-worker', {
       REDIS_URL: 'redis://127.0.0.1:6379',
       REDIS_CLUSTER_NODES: `127.0.0.1:${b},127.0.0.1:${c}`,
+      // Phase-boundary checkpoints beyond the newest one are pruned (owner keys in other slots).
+      CHECKPOINT_RETENTION: '1',
     });
     cluster = createRedis({ url: `redis-cluster://127.0.0.1:${a}`, name: 'e2e-cluster-reader', topology: { REDIS_URL: `redis-cluster://127.0.0.1:${a}` } });
     expect(isCluster(cluster)).toBe(true);
@@ -78,6 +80,9 @@ suite('on a 3-master Redis Cluster', () => {
     expect(seen).toEqual(streamIds.slice(streamIds.length - seen.length));
     expect(ws.ofType('phase_complete').map((e) => e.data.phase)).toEqual(phases);
     ws.close();
+    // A checkpoint at each of the 3 phase boundaries, all but the newest pruned.
+    const checkpoints = await api<Array<{ checkpoint_id: string }>>('GET', `/api/v1/pipeline/checkpoints/${id}`);
+    expect(checkpoints.body).toHaveLength(1);
 
     // The session and the queues really are on different slots (and the data on more than one node).
     const sessionSlot = Number(await cli(ports[0]!, ['CLUSTER', 'KEYSLOT', keys.session(id)]));
@@ -88,6 +93,8 @@ suite('on a 3-master Redis Cluster', () => {
   it('pause/resume, checkpoint save and load (MULTI and scripts on the session slot) work on the cluster', async () => {
     const started = await api<{ session_id: string }>('POST', '/api/v1/pipeline/start', {
       phases: ['cognate', 'evomerge'],
+      // No phase-boundary checkpoints here: with CHECKPOINT_RETENTION=1 they would prune the saved one.
+      enable_checkpoints: false,
       config: { dry_run: { steps: 10, step_ms: 60 } },
     });
     const id = started.body.session_id;
@@ -110,7 +117,8 @@ suite('on a 3-master Redis Cluster', () => {
 
   it('serves /metrics (queue gauges read from the cluster) and no service ever hit CROSSSLOT', async () => {
     const metrics = await (await fetch(`${worker.url}/metrics`)).text();
-    expect(metrics).toMatch(/af_queue_jobs\{[^}]*phase="cognate"[^}]*state="completed"[^}]*\} [1-9]/);
+    expect(metrics).toMatch(/af_queue_jobs\{[^}]*phase="cognate"[^}]*state="waiting"[^}]*\} 0/);
+    expect(metrics).toMatch(/af_queue_oldest_waiting_age_seconds\{[^}]*phase="cognate"/);
     expect(metrics).toMatch(/af_phase_duration_seconds_count\{[^}]*phase="cognate"/);
     const ready = await fetch(`${worker.url}/health/ready`);
     expect(ready.status).toBe(200);

@@ -46,8 +46,8 @@ export class Stack {
   readonly redis: TestRedis;
   readonly services: RunningService[] = [];
 
-  constructor(label: string) {
-    this.redis = createTestRedis(label);
+  constructor(label: string, redisUrl?: string) {
+    this.redis = createTestRedis(label, redisUrl);
   }
 
   async start(name: ServiceName, env: Record<string, string> = {}): Promise<RunningService> {

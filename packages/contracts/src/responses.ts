@@ -74,6 +74,10 @@ export const StatusResponse = z.object({
   created_at: IsoTime,
   updated_at: IsoTime,
   status_reason: z.string().nullable(),
+  /** Seconds since the worker running the phase last reported (null when no phase runs). */
+  heartbeat_age_seconds: z.number().min(0).nullable(),
+  /** The worker that runs (or last ran) the current phase. */
+  worker_id: z.string().nullable(),
 });
 export type StatusResponse = z.infer<typeof StatusResponse>;
 
@@ -188,6 +192,15 @@ export const ExecutionHistory = z.object({
 });
 export type ExecutionHistory = z.infer<typeof ExecutionHistory>;
 
+export const QueueStats = z.object({
+  waiting: z.int().min(0),
+  active: z.int().min(0),
+  delayed: z.int().min(0),
+  failed: z.int().min(0),
+  oldest_waiting_age_seconds: z.number().min(0).nullable(),
+});
+export type QueueStats = z.infer<typeof QueueStats>;
+
 export const HealthResponse = z.object({
   status: z.enum(['healthy', 'degraded']),
   version: z.string(),
@@ -198,6 +211,8 @@ export const HealthResponse = z.object({
   /** Our additions. */
   redis: z.enum(['up', 'down']),
   process_memory_mb: z.number().min(0),
+  /** Per phase queue: job counts and how long the oldest waiting job has waited (null: none waits). */
+  queues: z.record(z.string(), QueueStats).optional(),
 });
 export type HealthResponse = z.infer<typeof HealthResponse>;
 

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -15,6 +15,12 @@ export interface ArtifactStore {
   put(key: string, data: Uint8Array, mediaType?: string): Promise<ArtifactRef>;
   get(ref: ArtifactRef): Promise<Uint8Array>;
   delete(ref: Pick<ArtifactRef, 'uri'>): Promise<void>;
+  /** URIs of every artifact stored under a key prefix (e.g. one session's). */
+  list(prefix: string): Promise<string[]>;
+  /** The first segments of all keys (the session ids that have artifacts). */
+  topLevel(): Promise<string[]>;
+  /** Delete everything under a key prefix (a finished session's artifacts). */
+  deletePrefix(prefix: string): Promise<void>;
 }
 
 export class ArtifactIntegrityError extends Error {
@@ -79,6 +85,43 @@ export class FsArtifactStore implements ArtifactStore {
 
   async delete(ref: Pick<ArtifactRef, 'uri'>): Promise<void> {
     await rm(this.pathOf(ref.uri), { force: true });
+  }
+
+  async list(prefix: string): Promise<string[]> {
+    const dir = this.pathFor(prefix.replace(/\/+$/, ''));
+    const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return [];
+      throw err;
+    });
+    return entries
+      .filter((e) => e.isFile() && !/\.tmp-[0-9a-f]+$/.test(e.name))
+      .map((e) => pathToFileURL(path.join(e.parentPath, e.name)).href)
+      .sort();
+  }
+
+  async topLevel(): Promise<string[]> {
+    const entries = await readdir(this.root, { withFileTypes: true }).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return [];
+      throw err;
+    });
+    return entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
+  }
+
+  async deletePrefix(prefix: string): Promise<void> {
+    await rm(this.pathFor(prefix.replace(/\/+$/, '')), { recursive: true, force: true });
+  }
+
+  /** Temp files of writes that never finished (a worker died mid-write), older than `ageMs`. */
+  async staleTempFiles(ageMs: number, now = Date.now()): Promise<string[]> {
+    const entries = await readdir(this.root, { recursive: true, withFileTypes: true }).catch(() => []);
+    const out: string[] = [];
+    for (const e of entries) {
+      if (!e.isFile() || !/\.tmp-[0-9a-f]+$/.test(e.name)) continue;
+      const p = path.join(e.parentPath, e.name);
+      const st = await stat(p).catch(() => null);
+      if (st && now - st.mtimeMs > ageMs) out.push(p);
+    }
+    return out;
   }
 
   async size(ref: Pick<ArtifactRef, 'uri'>): Promise<number> {

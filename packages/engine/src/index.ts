@@ -4,3 +4,4 @@ export * from './errors';
 export * from './dry-run';
 export * from './registry';
 export * from './artifacts';
+export * from './thread-executor';

@@ -1,4 +1,4 @@
-import { PIPELINE_PHASES, type PipelinePhase } from '@agent-forge/contracts';
+import { PIPELINE_PHASES, type PipelinePhase, type QueueStats } from '@agent-forge/contracts';
 import type { Keys } from '@agent-forge/state';
 import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
 
@@ -27,8 +27,10 @@ export function phaseJobId(sessionId: string, phase: PipelinePhase, runGen: numb
 export interface RetryPolicy {
   attempts: number;
   backoffMs: number;
+  /** Finished jobs are kept this long, then removed (a duplicate add within it is ignored). */
+  retentionSeconds?: number;
 }
-export const DEFAULT_RETRY: RetryPolicy = { attempts: 3, backoffMs: 1_000 };
+export const DEFAULT_RETRY: RetryPolicy = { attempts: 3, backoffMs: 1_000, retentionSeconds: 24 * 3600 };
 
 /** One BullMQ queue per phase, so a deployment can dedicate workers (e.g. GPU) to some phases. */
 export class PhaseQueues {
@@ -59,20 +61,32 @@ export class PhaseQueues {
       jobId,
       attempts: this.retry.attempts,
       backoff: { type: 'exponential', delay: this.retry.backoffMs },
-      // Kept for a day so a duplicate add within that window is recognised and ignored.
-      removeOnComplete: { age: 24 * 3600, count: 10_000 },
-      removeOnFail: { age: 7 * 24 * 3600, count: 10_000 },
+      // Kept for a while so a duplicate add within that window is recognised and ignored.
+      removeOnComplete: { age: this.retry.retentionSeconds ?? 24 * 3600, count: 10_000 },
+      removeOnFail: { age: this.retry.retentionSeconds ?? 24 * 3600, count: 10_000 },
       ...overrides,
     };
     await this.queue(data.phase).add(data.phase, data, opts);
     return jobId;
   }
 
-  async counts(): Promise<Record<PipelinePhase, Record<string, number>>> {
-    const out = {} as Record<PipelinePhase, Record<string, number>>;
-    for (const phase of PIPELINE_PHASES) {
-      out[phase] = await this.queue(phase).getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized');
-    }
+  /** Job counts per phase queue and the age of the oldest waiting job (a stuck queue shows here). */
+  async stats(phases: readonly PipelinePhase[] = PIPELINE_PHASES, now = Date.now()): Promise<Record<string, QueueStats>> {
+    const out: Record<string, QueueStats> = {};
+    await Promise.all(
+      phases.map(async (phase) => {
+        const q = this.queue(phase);
+        const [counts, oldest] = await Promise.all([q.getJobCounts('waiting', 'active', 'delayed', 'failed'), q.getJobs(['wait'], 0, 0, true)]);
+        const ts = oldest[0]?.timestamp;
+        out[phase] = {
+          waiting: counts.waiting ?? 0,
+          active: counts.active ?? 0,
+          delayed: counts.delayed ?? 0,
+          failed: counts.failed ?? 0,
+          oldest_waiting_age_seconds: ts ? Math.max(0, Math.round((now - ts) / 10) / 100) : null,
+        };
+      }),
+    );
     return out;
   }
 

@@ -33,6 +33,16 @@ export const keyPrefix = z
   .max(64)
   .regex(/^[A-Za-z0-9:_.-]+$/, 'letters, digits and : _ . - only (no braces)');
 
+/** Retention of finished work, read by the services that write it (gateway and worker). */
+export const retentionEnv = {
+  /** A finished session's keys (state, events, agents, checkpoints) expire this long after it ends. */
+  SESSION_RETENTION_SECONDS: z.coerce.number().int().min(1).max(10 * 365 * 24 * 3600).default(7 * 24 * 3600),
+  /** History records kept (they outlive the sessions); the oldest beyond this are trimmed. */
+  HISTORY_MAX_ENTRIES: z.coerce.number().int().min(1).max(10_000_000).default(10_000),
+  /** Finished BullMQ jobs are kept this long (so a duplicate add within it is recognised), then removed. */
+  JOB_RETENTION_SECONDS: z.coerce.number().int().min(1).max(30 * 24 * 3600).default(24 * 3600),
+};
+
 /** Settings every service reads. */
 export const commonEnv = {
   REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),

@@ -247,6 +247,13 @@ export async function waitForRedis(client: Redis, timeoutMs = 10_000): Promise<v
   }
 }
 
+/** The Redis URL without credentials, as the base of `redis://` URIs we hand to clients. */
+export function publicRedisUri(redisUrl: string): string {
+  const u = new URL(redisUrl);
+  const db = u.pathname && u.pathname !== '/' ? u.pathname.replace(/\/+$/, '') : '';
+  return `${u.protocol}//${u.host}${db}`;
+}
+
 export async function closeRedis(client: Redis): Promise<void> {
   try {
     await client.quit();

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { CheckpointResponse, PipelinePhase } from '@agent-forge/contracts';
+import type { ArtifactRef, CheckpointResponse, PipelinePhase } from '@agent-forge/contracts';
 import type { Redis } from 'ioredis';
 import { Keys } from './keys';
 import { SessionStore, type SessionSnapshot } from './session-store';
@@ -27,7 +27,9 @@ interface StoredCheckpoint {
 
 /**
  * Checkpoints: a consistent snapshot (one MULTI read) of a session's state, phase results and
- * swarm, stored as JSON in the session's slot. `size_mb` is the real serialized size.
+ * swarm, stored as JSON in the session's slot. Model weights stay in the artifact store; the
+ * snapshot holds their references (URI + checksum). `size_mb` is the real size of what the
+ * checkpoint holds: the serialized snapshot plus, with model state, the referenced artifacts.
  */
 export class CheckpointStore {
   constructor(
@@ -50,7 +52,8 @@ export class CheckpointStore {
       agents: opts.includeSwarmState ? snap.agents : [],
     };
     const serialized = JSON.stringify(stored);
-    const sizeBytes = Buffer.byteLength(serialized, 'utf8');
+    const artifactBytes = opts.includeModelState ? [...artifactRefs(stored).values()].reduce((n, r) => n + r.size_bytes, 0) : 0;
+    const sizeBytes = Buffer.byteLength(serialized, 'utf8') + artifactBytes;
     const phase = (snap.session.current_phase || lastCompleted(snap) || '') as string;
     const path = `${opts.uriBase.replace(/\/+$/, '')}/${this.keys.checkpoint(sessionId, checkpointId)}`;
     const record: StoredCheckpoint = {
@@ -65,22 +68,55 @@ export class CheckpointStore {
       path,
       snapshot: serialized,
     };
-    await this.redis
+    // A checkpoint of a finished session expires with it (the session's TTL is set when it ends).
+    const ttl = await this.redis.pttl(this.keys.session(sessionId));
+    const tx = this.redis
       .multi()
       .hset(this.keys.checkpoint(sessionId, checkpointId), record as unknown as Record<string, string>)
       .zadd(this.keys.sessionCheckpoints(sessionId), at.getTime(), checkpointId)
-      .hset(this.keys.session(sessionId), 'last_checkpoint', checkpointId)
-      .exec();
-    await this.redis.hset(this.keys.checkpointIndex(), checkpointId, sessionId);
+      .hset(this.keys.session(sessionId), 'last_checkpoint', checkpointId);
+    if (ttl > 0) tx.pexpire(this.keys.checkpoint(sessionId, checkpointId), ttl).pexpire(this.keys.sessionCheckpoints(sessionId), ttl);
+    await tx.exec();
+    if (ttl > 0) await this.redis.set(this.keys.checkpointOwner(checkpointId), sessionId, 'PX', ttl);
+    else await this.redis.set(this.keys.checkpointOwner(checkpointId), sessionId);
     return toResponse(record);
   }
 
   async get(checkpointId: string): Promise<{ response: CheckpointResponse; snapshot: SessionSnapshot } | null> {
-    const sessionId = await this.redis.hget(this.keys.checkpointIndex(), checkpointId);
+    const sessionId = await this.redis.get(this.keys.checkpointOwner(checkpointId));
     if (!sessionId) return null;
     const record = (await this.redis.hgetall(this.keys.checkpoint(sessionId, checkpointId))) as unknown as StoredCheckpoint;
     if (!record.snapshot) return null;
     return { response: toResponse(record), snapshot: JSON.parse(record.snapshot) as SessionSnapshot };
+  }
+
+  /**
+   * Keep the newest `keep` checkpoints of a session, delete the rest. Returns the ids deleted.
+   * (Artifacts they referenced are collected by `referencedArtifacts` + the artifact store's GC.)
+   */
+  async prune(sessionId: string, keep: number): Promise<string[]> {
+    const old = await this.redis.zrange(this.keys.sessionCheckpoints(sessionId), '0', String(-(keep + 1)));
+    if (old.length === 0) return [];
+    const tx = this.redis.multi().zrem(this.keys.sessionCheckpoints(sessionId), ...old);
+    for (const id of old) tx.del(this.keys.checkpoint(sessionId, id));
+    await tx.exec();
+    // One slot per owner key (Redis Cluster): one UNLINK each, never a multi-key UNLINK.
+    await Promise.all(old.map((id) => this.redis.unlink(this.keys.checkpointOwner(id))));
+    return old;
+  }
+
+  /** URIs of every artifact the session still needs: its live phases' and its retained checkpoints'. */
+  async referencedArtifacts(sessionId: string): Promise<Set<string>> {
+    const uris = new Set<string>();
+    const live = await this.sessions.snapshot(sessionId);
+    if (live) for (const uri of artifactRefs(live).keys()) uris.add(uri);
+    const ids = await this.redis.zrange(this.keys.sessionCheckpoints(sessionId), '0', '-1');
+    for (const id of ids) {
+      const raw = await this.redis.hget(this.keys.checkpoint(sessionId, id), 'snapshot');
+      if (!raw) continue;
+      for (const uri of artifactRefs(JSON.parse(raw) as SessionSnapshot).keys()) uris.add(uri);
+    }
+    return uris;
   }
 
   async listForSession(sessionId: string): Promise<CheckpointResponse[]> {
@@ -94,6 +130,20 @@ export class CheckpointStore {
     }
     return out;
   }
+}
+
+/** Every artifact a snapshot references (by URI), from its phases' `artifacts` fields. */
+export function artifactRefs(snap: Pick<SessionSnapshot, 'phases'>): Map<string, ArtifactRef> {
+  const out = new Map<string, ArtifactRef>();
+  for (const h of Object.values(snap.phases)) {
+    if (!h?.artifacts) continue;
+    try {
+      for (const ref of Object.values(JSON.parse(h.artifacts) as Record<string, ArtifactRef>)) out.set(ref.uri, ref);
+    } catch {
+      // a malformed field references nothing
+    }
+  }
+  return out;
 }
 
 function lastCompleted(snap: SessionSnapshot): string | null {

@@ -33,13 +33,20 @@ export class Keys {
   checkpoint(sessionId: string, checkpointId: string): string {
     return `${this.s(sessionId)}:checkpoint:${checkpointId}`;
   }
-  /** checkpoint id → session id, so a checkpoint can be loaded by its id alone. */
-  checkpointIndex(): string {
-    return `${this.prefix}:checkpoint-index`;
+  /**
+   * checkpoint id → session id, so a checkpoint can be loaded by its id alone. One small key per
+   * checkpoint (not one hash) so it can expire with its session.
+   */
+  checkpointOwner(checkpointId: string): string {
+    return `${this.prefix}:checkpoint-owner:${checkpointId}`;
   }
-  /** All sessions by start time (ms). */
+  /** History records of finished sessions (id → JSON), kept after the session's own keys expire. */
+  historyEntries(): string {
+    return `${this.prefix}:{history}:entries`;
+  }
+  /** All sessions by start time (ms). Shares a hash tag with the records so trimming is one script. */
   history(): string {
-    return `${this.prefix}:history`;
+    return `${this.prefix}:{history}`;
   }
   /** Ids of sessions not yet in a terminal status. */
   active(): string {

@@ -5,6 +5,7 @@ import {
   PIPELINE_PHASES,
   isTerminalStatus,
   type AgentStatus,
+  type ExecutionHistory,
   type ArtifactRef,
   type ControlAction,
   type SwarmTopology,
@@ -13,7 +14,7 @@ import type { Redis } from 'ioredis';
 import { DEFAULT_STREAM_MAXLEN } from './events';
 import { Keys } from './keys';
 import { runScript } from './scripts';
-import type { DashboardSummary } from './views';
+import { toHistoryEntry, type DashboardSummary } from './views';
 
 export interface NewSession {
   sessionId: string;
@@ -72,12 +73,32 @@ function pairsToObject(flat: string[]): Record<string, string> {
  * Cluster slot), so concurrent gateways and workers can never produce a status the transition
  * table forbids. Cross-slot indexes (history, active set) are updated after, idempotently.
  */
+export interface SessionStoreOptions {
+  /** Approximate length cap of each session's event stream. */
+  streamMaxLen?: number;
+  /** How long a finished session's keys (state, events, agents, checkpoints) are kept. */
+  retentionSeconds?: number;
+  /** History records kept (newest); older ones are trimmed. */
+  historyMax?: number;
+}
+
+export const DEFAULT_RETENTION_SECONDS = 7 * 24 * 3600;
+export const DEFAULT_HISTORY_MAX = 10_000;
+
 export class SessionStore {
+  private readonly streamMaxLen: number;
+  readonly retentionSeconds: number;
+  private readonly historyMax: number;
+
   constructor(
     readonly redis: Redis,
     readonly keys: Keys,
-    private readonly streamMaxLen = DEFAULT_STREAM_MAXLEN,
-  ) {}
+    options: SessionStoreOptions = {},
+  ) {
+    this.streamMaxLen = options.streamMaxLen ?? DEFAULT_STREAM_MAXLEN;
+    this.retentionSeconds = options.retentionSeconds ?? DEFAULT_RETENTION_SECONDS;
+    this.historyMax = options.historyMax ?? DEFAULT_HISTORY_MAX;
+  }
 
   /** KEYS of every session script: session, events, then the 8 phase hashes in canonical order. */
   private scriptKeys(sessionId: string): string[] {
@@ -170,7 +191,7 @@ export class SessionStore {
     if (r[0] === 'not_found') return { kind: 'not_found' };
     if (r[0] === 'invalid') return { kind: 'invalid', from: r[1] as PipelineStatus };
     const to = r[2] as PipelineStatus;
-    if (isTerminalStatus(to)) await this.redis.srem(this.keys.active(), sessionId);
+    if (isTerminalStatus(to)) await this.finalize(sessionId);
     return {
       kind: 'ok',
       from: r[1] as PipelineStatus,
@@ -254,7 +275,7 @@ export class SessionStore {
       case 'parked':
         return { kind: 'parked', phase: r[1] as PipelinePhase };
       case 'completed':
-        await this.redis.srem(this.keys.active(), sessionId);
+        await this.finalize(sessionId);
         return { kind: 'completed' };
       case 'dup':
         return { kind: 'dup' };
@@ -282,7 +303,7 @@ export class SessionStore {
       this.streamMaxLen,
     ]);
     if (r[0] === 'failed') {
-      await this.redis.srem(this.keys.active(), sessionId);
+      await this.finalize(sessionId);
       return 'failed';
     }
     return 'stale';
@@ -303,13 +324,56 @@ export class SessionStore {
     if (r[0] === 'busy') return { kind: 'busy', status: r[1] as PipelineStatus };
     const nextPhase = (r[2] || null) as PipelinePhase | null;
     const created = Number(snapshot.session.created_ms) || at.getTime();
-    // Three slots (session, history, active set): separate commands, each idempotent.
+    // Live again: its kept keys no longer expire, and its history comes from the live session.
+    // One pipeline per Cluster slot (ioredis refuses a pipeline whose keys span nodes): the
+    // session's own keys, the history pair ({history}), the active set, each checkpoint's owner key.
+    const checkpointIds = await this.redis.zrange(this.keys.sessionCheckpoints(sessionId), '0', '-1');
+    const sessionSlot = this.redis
+      .pipeline()
+      .del(this.keys.agents(sessionId))
+      .persist(this.keys.events(sessionId))
+      .persist(this.keys.sessionCheckpoints(sessionId));
+    for (const id of checkpointIds) sessionSlot.persist(this.keys.checkpoint(sessionId, id));
     await Promise.all([
-      this.redis.del(this.keys.agents(sessionId)),
-      this.redis.zadd(this.keys.history(), created, sessionId),
+      sessionSlot.exec(),
+      this.redis.pipeline().zadd(this.keys.history(), created, sessionId).hdel(this.keys.historyEntries(), sessionId).exec(),
       nextPhase ? this.redis.sadd(this.keys.active(), sessionId) : this.redis.srem(this.keys.active(), sessionId),
+      ...checkpointIds.map((id) => this.redis.persist(this.keys.checkpointOwner(id))),
     ]);
+    if (!nextPhase) await this.finalize(sessionId);
     return { kind: 'ok', runGen: Number(r[1]), nextPhase };
+  }
+
+  /**
+   * A session reached a terminal status: it leaves the active set, its history record is written
+   * (it outlives the session), and every key of the session expires after the retention period.
+   */
+  async finalize(sessionId: string): Promise<void> {
+    await this.redis.srem(this.keys.active(), sessionId);
+    const snap = await this.snapshot(sessionId);
+    if (!snap || !isTerminalStatus(snap.session.status as PipelineStatus)) return;
+    const ttlMs = this.retentionSeconds * 1000;
+    const checkpointIds = await this.redis.zrange(this.keys.sessionCheckpoints(sessionId), '0', '-1');
+    const tx = this.redis.multi();
+    for (const key of [...this.scriptKeys(sessionId), this.keys.agents(sessionId), this.keys.sessionCheckpoints(sessionId)]) tx.pexpire(key, ttlMs);
+    for (const id of checkpointIds) tx.pexpire(this.keys.checkpoint(sessionId, id), ttlMs);
+    await tx.exec();
+    // Each owner key is in a slot of its own (Cluster): separate commands, not one pipeline.
+    await Promise.all(checkpointIds.map((id) => this.redis.pexpire(this.keys.checkpointOwner(id), ttlMs)));
+    // History outlives the session and is capped in count: the oldest records beyond the cap go.
+    await runScript(this.redis, 'recordHistory', [this.keys.history(), this.keys.historyEntries()], [
+      sessionId,
+      JSON.stringify(toHistoryEntry(snap)),
+      this.historyMax,
+    ]);
+  }
+
+  /** The history record of a session: from the live session, else the record kept after it expired. */
+  async historyEntry(sessionId: string): Promise<ExecutionHistory | null> {
+    const snap = await this.snapshot(sessionId);
+    if (snap) return toHistoryEntry(snap);
+    const raw = await this.redis.hget(this.keys.historyEntries(), sessionId);
+    return raw ? (JSON.parse(raw) as ExecutionHistory) : null;
   }
 
   async setField(sessionId: string, field: string, value: string | number): Promise<void> {

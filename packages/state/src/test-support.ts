@@ -32,14 +32,14 @@ export interface TestRedis {
   cleanup(): Promise<void>;
 }
 
-export function createTestRedis(label: string): TestRedis {
+export function createTestRedis(label: string, url: string = TEST_REDIS_URL): TestRedis {
   const prefix = uniquePrefix(label);
-  const redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 2 });
+  const redis = new Redis(url, { maxRetriesPerRequest: 2 });
   return {
     redis,
     keys: new Keys(prefix),
     prefix,
-    url: TEST_REDIS_URL,
+    url,
     async cleanup() {
       await deleteByPrefix(redis, prefix);
       await redis.quit();

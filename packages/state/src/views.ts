@@ -95,6 +95,8 @@ export function toStatusResponse(snap: SessionSnapshot, nowMs = Date.now()): Sta
     created_at: s.created_at ?? new Date(num(s.created_ms, nowMs)).toISOString(),
     updated_at: s.updated_at ?? s.created_at ?? '',
     status_reason: s.status_reason || null,
+    heartbeat_age_seconds: status === 'running' && s.heartbeat_ms ? round2(Math.max(0, nowMs - num(s.heartbeat_ms)) / 1000) : null,
+    worker_id: s.worker_id || null,
   };
 }
 

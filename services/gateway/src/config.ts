@@ -1,4 +1,4 @@
-import { commonEnv, envBoolean, envPort, parseEnv } from '@agent-forge/runtime';
+import { commonEnv, envBoolean, envPort, parseEnv, retentionEnv } from '@agent-forge/runtime';
 import { z } from 'zod';
 
 /** Comma-separated CORS origins; empty = no CORS headers at all. */
@@ -16,6 +16,7 @@ const corsOrigins = z
 /** Gateway settings, parsed once at start-up (a bad value stops the process naming the variable). */
 export const GatewayEnv = z.object({
   ...commonEnv,
+  ...retentionEnv,
   GATEWAY_HOST: z.string().min(1).default('127.0.0.1'),
   GATEWAY_PORT: envPort.default(8081),
   /** Largest accepted request body; a bigger one is answered 413 PAYLOAD_TOO_LARGE. */
@@ -33,9 +34,5 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
   return parseEnv(GatewayEnv, env);
 }
 
-/** The Redis URL without credentials, as the base of `redis://` URIs we hand to clients. */
-export function publicRedisUri(redisUrl: string): string {
-  const u = new URL(redisUrl);
-  const db = u.pathname && u.pathname !== '/' ? u.pathname.replace(/\/+$/, '') : '';
-  return `${u.protocol}//${u.host}${db}`;
-}
+/** Where checkpoint URIs point: shared with the worker, which saves checkpoints too. */
+export { publicRedisUri } from '@agent-forge/runtime';

@@ -38,7 +38,10 @@ function readVersion(): string {
 export const GATEWAY_VERSION = readVersion();
 
 export function createContext(deps: GatewayDeps): GatewayContext {
-  const sessions = new SessionStore(deps.redis, deps.keys);
+  const sessions = new SessionStore(deps.redis, deps.keys, {
+    retentionSeconds: deps.config.SESSION_RETENTION_SECONDS,
+    historyMax: deps.config.HISTORY_MAX_ENTRIES,
+  });
   return {
     ...deps,
     sessions,

@@ -15,7 +15,7 @@ async function main(): Promise<void> {
   const redis = createRedis({ url: config.REDIS_URL, name: 'gateway', logger });
   // The queue connection fails fast too (a Queue never blocks), so an enqueue during an outage is a 503, not a hang.
   const queueRedis = createRedis({ url: config.REDIS_URL, name: 'gateway-queues', logger, maxRetriesPerRequest: 2 });
-  const queues = new PhaseQueues(queueRedis, keys, { attempts: config.RETRY_ATTEMPTS, backoffMs: config.RETRY_BACKOFF_MS });
+  const queues = new PhaseQueues(queueRedis, keys, { attempts: config.RETRY_ATTEMPTS, backoffMs: config.RETRY_BACKOFF_MS, retentionSeconds: config.JOB_RETENTION_SECONDS });
 
   const app = createGatewayApp({ redis, keys, queues, logger, config, startedAt });
   const server: Server = await new Promise((resolve, reject) => {

@@ -1,5 +1,5 @@
 import { PIPELINE_PHASES, PipelinePhase } from '@agent-forge/contracts';
-import { commonEnv, envPort, parseEnv } from '@agent-forge/runtime';
+import { commonEnv, envPort, parseEnv, retentionEnv } from '@agent-forge/runtime';
 import os from 'node:os';
 import { z } from 'zod';
 
@@ -18,8 +18,25 @@ const phaseList = z
     return [...new Set(phases)] as PipelinePhase[];
   });
 
+const executorModules = z
+  .string()
+  .default('')
+  .transform((v, ctx) => {
+    const out: { name: string; module: string; exportName: string }[] = [];
+    for (const entry of v.split(',').map((s) => s.trim()).filter(Boolean)) {
+      const m = /^([A-Za-z0-9_.-]+)=(\/[^#]+)#([A-Za-z_$][\w$]*)$/.exec(entry);
+      if (!m) {
+        ctx.addIssue({ code: 'custom', message: `"${entry}" is not name=/absolute/module.js#exportName` });
+        return z.NEVER;
+      }
+      out.push({ name: m[1]!, module: m[2]!, exportName: m[3]! });
+    }
+    return out;
+  });
+
 export const WorkerEnv = z.object({
   ...commonEnv,
+  ...retentionEnv,
   /** Phases this worker takes, comma separated, or "all" (e.g. `training` for GPU workers). */
   WORKER_PHASES: phaseList,
   /** Jobs run at once per phase queue. */
@@ -34,6 +51,21 @@ export const WorkerEnv = z.object({
   WORKER_STALLED_INTERVAL_MS: z.coerce.number().int().min(1_000).max(600_000).default(30_000),
   /** Root of the filesystem artifact store (model weights); a shared volume across worker hosts. */
   ARTIFACT_ROOT: z.string().min(1).default('.agent-forge/artifacts'),
+  /** Heap cap (MB) of each phase that runs in its own thread: the agent's memory limit, enforced. */
+  AGENT_MEMORY_LIMIT_MB: z.coerce.number().int().min(16).max(1_048_576).default(1_024),
+  /** After a cancel or timeout, how long a threaded phase may take to stop before its thread is killed. */
+  EXECUTOR_KILL_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(5_000),
+  /**
+   * Extra executors an operator installs on this worker, each run in its own thread:
+   * `name=/abs/path/module.js#exportName`, comma separated. Pipelines select them by name.
+   */
+  WORKER_EXECUTOR_MODULES: executorModules,
+  /** A worker with a free slot that took no job while one waited this long reports not ready and not live. */
+  WORKER_STUCK_AFTER_MS: z.coerce.number().int().min(1_000).max(86_400_000).default(300_000),
+  /** How often expired sessions' artifacts and interrupted temp files are swept. */
+  REAPER_INTERVAL_MS: z.coerce.number().int().min(1_000).max(86_400_000).default(600_000),
+  /** Checkpoints kept per session (phase-boundary and on-demand); older ones and their artifacts are deleted. */
+  CHECKPOINT_RETENTION: z.coerce.number().int().min(1).max(1_000).default(5),
   RETRY_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(3),
   RETRY_BACKOFF_MS: z.coerce.number().int().min(0).max(3_600_000).default(1_000),
 });

@@ -1,32 +1,58 @@
 import http from 'node:http';
 import { errorBody } from '@agent-forge/contracts';
+import type { PipelinePhase } from '@agent-forge/contracts';
+import type { PhaseQueues } from '@agent-forge/engine';
 import { serveMetrics, type Redis } from '@agent-forge/runtime';
 import type { PhaseWorkers } from './worker';
 
-const PING_TIMEOUT_MS = 1_000;
+/** Liveness (the process answers) and readiness (Redis answers and the workers run). */
+function timeout(ms: number): Promise<never> {
+  return new Promise((_, reject) => setTimeout(() => reject(new Error('redis ping timed out')), ms).unref());
+}
 
-/** Liveness (the process answers), readiness (Redis answers within 1 s and the workers run) and /metrics. */
-export function createHealthServer(redis: Redis, workers: PhaseWorkers, workerId: string): http.Server {
+export interface StuckCheck {
+  queues: PhaseQueues;
+  phases: readonly PipelinePhase[];
+  /** Work waiting this long while this worker, with a free slot, took nothing: it is stuck. */
+  afterMs: number;
+}
+
+/**
+ * Users of BullMQ report workers that silently stop taking jobs (e.g. after a Redis failover).
+ * A worker with a free slot whose queues hold a job waiting longer than `afterMs`, and which has
+ * started nothing for that long, says so: readiness and liveness fail, so the orchestrator
+ * restarts it.
+ */
+async function stuckReason(workers: PhaseWorkers, check: StuckCheck): Promise<string | null> {
+  if (!workers.hasFreeSlot() || Date.now() - workers.lastJobStartedAt() < check.afterMs) return null;
+  const stats = await check.queues.stats(check.phases);
+  const waiting = Object.entries(stats).filter(([, s]) => (s.oldest_waiting_age_seconds ?? 0) * 1000 > check.afterMs);
+  return waiting.length > 0 ? `jobs of ${waiting.map(([p]) => p).join(', ')} have waited over ${check.afterMs} ms and this worker took none` : null;
+}
+
+export function createHealthServer(redis: Redis, workers: PhaseWorkers, workerId: string, stuck: StuckCheck): http.Server {
   return http.createServer((req, res) => {
     const send = (status: number, body: unknown) => {
       res.writeHead(status, { 'content-type': 'application/json' });
       res.end(JSON.stringify(body));
     };
-    if (req.url === '/health' || req.url === '/health/live') return send(200, { status: 'ok', worker_id: workerId });
     if (req.url === '/metrics') return serveMetrics(res, req);
+    if (req.url === '/health' || req.url === '/health/live') {
+      if (redis.status !== 'ready') return send(200, { status: 'ok', worker_id: workerId });
+      stuckReason(workers, stuck)
+        .then((reason) => (reason ? send(503, errorBody('UNAVAILABLE', `worker stuck: ${reason}`)) : send(200, { status: 'ok', worker_id: workerId })))
+        .catch(() => send(200, { status: 'ok', worker_id: workerId }));
+      return;
+    }
     if (req.url === '/health/ready' || req.url === '/ready') {
-      // The worker's connection retries forever (BullMQ needs that): bound the probe's wait here.
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error('timed out')), PING_TIMEOUT_MS);
-      });
-      Promise.race([redis.ping(), timeout])
-        .finally(() => clearTimeout(timer))
-        .then(() =>
-          workers.isRunning()
-            ? send(200, { status: 'ready', worker_id: workerId })
-            : send(503, errorBody('UNAVAILABLE', 'workers are not running')),
-        )
+      // The worker's connection retries forever (maxRetriesPerRequest: null), so a PING would wait
+      // out the whole outage: readiness looks at the connection state and bounds the PING.
+      (redis.status === 'ready' ? Promise.race([redis.ping(), timeout(1_000)]) : Promise.reject(new Error(redis.status)))
+        .then(async () => {
+          if (!workers.isRunning()) return send(503, errorBody('UNAVAILABLE', 'workers are not running'));
+          const reason = await stuckReason(workers, stuck);
+          return reason ? send(503, errorBody('UNAVAILABLE', `worker stuck: ${reason}`)) : send(200, { status: 'ready', worker_id: workerId });
+        })
         .catch(() => send(503, errorBody('UNAVAILABLE', 'redis is not reachable')));
       return;
     }

@@ -1,6 +1,8 @@
-import { FsArtifactStore, PhaseQueues, defaultRegistry } from '@agent-forge/engine';
-import { closeRedis, createLogger, createRedis, initMetrics, installShutdown } from '@agent-forge/runtime';
-import { EventPublisher, Keys, SessionStore } from '@agent-forge/state';
+import { FsArtifactStore, PhaseQueues, ThreadedExecutor, defaultRegistry } from '@agent-forge/engine';
+import { closeRedis, createLogger, createRedis, initMetrics, installShutdown, publicRedisUri } from '@agent-forge/runtime';
+import { CheckpointStore, EventPublisher, Keys, SessionStore } from '@agent-forge/state';
+import { PhaseBoundaryCheckpoints } from './checkpointing';
+import { ArtifactReaper } from './reaper';
 import { loadWorkerConfig } from './config';
 import { ControlListener } from './control-listener';
 import { createHealthServer } from './health';
@@ -15,19 +17,33 @@ async function main(): Promise<void> {
   const keys = new Keys(config.AF_KEY_PREFIX);
   const redis = createRedis({ url: config.REDIS_URL, name: `af-worker-${config.WORKER_ID}`, logger, maxRetriesPerRequest: null });
   const subscriber = createRedis({ url: config.REDIS_URL, name: `af-worker-ctl-${config.WORKER_ID}`, logger, maxRetriesPerRequest: null });
-  const store = new SessionStore(redis, keys);
+  const store = new SessionStore(redis, keys, { retentionSeconds: config.SESSION_RETENTION_SECONDS, historyMax: config.HISTORY_MAX_ENTRIES });
   const events = new EventPublisher(redis, keys);
-  const queues = new PhaseQueues(redis, keys, { attempts: config.RETRY_ATTEMPTS, backoffMs: config.RETRY_BACKOFF_MS });
+  const queues = new PhaseQueues(redis, keys, { attempts: config.RETRY_ATTEMPTS, backoffMs: config.RETRY_BACKOFF_MS, retentionSeconds: config.JOB_RETENTION_SECONDS });
   registerQueueGauges(queues);
   const control = new ControlListener(subscriber, keys, logger);
   await control.start();
+  const registry = defaultRegistry();
+  for (const m of config.WORKER_EXECUTOR_MODULES) {
+    registry.register(new ThreadedExecutor({ ...m, memoryLimitMb: config.AGENT_MEMORY_LIMIT_MB, killGraceMs: config.EXECUTOR_KILL_GRACE_MS }));
+  }
+  const artifacts = new FsArtifactStore(config.ARTIFACT_ROOT);
+  const boundary = new PhaseBoundaryCheckpoints({
+    sessions: store,
+    checkpoints: new CheckpointStore(redis, keys, store),
+    artifacts,
+    keep: config.CHECKPOINT_RETENTION,
+    uriBase: publicRedisUri(config.REDIS_URL),
+    logger,
+  });
   const runner = new PhaseRunner({
     store,
     events,
     queues,
-    registry: defaultRegistry(),
+    registry,
     control,
-    artifacts: new FsArtifactStore(config.ARTIFACT_ROOT),
+    artifacts,
+    boundary,
     logger,
     workerId: config.WORKER_ID,
     metricsIntervalMs: config.METRICS_INTERVAL_MS,
@@ -43,14 +59,17 @@ async function main(): Promise<void> {
     logger,
   });
   workers.start();
-  const health = createHealthServer(redis, workers, config.WORKER_ID);
+  const reaper = new ArtifactReaper({ artifacts, sessions: store, logger, intervalMs: config.REAPER_INTERVAL_MS, tempFileAgeMs: 3_600_000 });
+  reaper.start();
+  const health = createHealthServer(redis, workers, config.WORKER_ID, { queues, phases: config.WORKER_PHASES, afterMs: config.WORKER_STUCK_AFTER_MS });
   await new Promise<void>((resolve) => health.listen(config.WORKER_HEALTH_PORT, config.WORKER_HEALTH_HOST, resolve));
-  logger.info({ phases: config.WORKER_PHASES, concurrency: config.WORKER_CONCURRENCY, health: health.address() }, 'pipeline worker ready');
+  logger.info({ executors: registry.names(), phases: config.WORKER_PHASES, concurrency: config.WORKER_CONCURRENCY, health: health.address() }, 'pipeline worker ready');
 
   installShutdown(
     logger,
     [
       { name: 'finish running jobs', run: () => workers.close() },
+      { name: 'stop the artifact reaper', run: () => reaper.stop() },
       { name: 'close queues', run: () => queues.close() },
       { name: 'close health server', run: () => new Promise<void>((r) => health.close(() => r())) },
       { name: 'close redis', run: async () => Promise.all([closeRedis(subscriber), closeRedis(redis)]).then(() => undefined) },

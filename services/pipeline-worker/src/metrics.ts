@@ -3,7 +3,7 @@ import type { PhaseQueues } from '@agent-forge/engine';
 import { DURATION_BUCKETS, counter, gauge, histogram, type Counter, type Histogram } from '@agent-forge/runtime';
 
 /** Job states reported per phase queue (BullMQ's counts). */
-const STATES = ['waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized'] as const;
+const STATES = ['waiting', 'active', 'delayed', 'failed'] as const;
 /** A scrape never waits longer than this on Redis; on timeout the previous values stay. */
 const COLLECT_TIMEOUT_MS = 2_000;
 
@@ -26,20 +26,43 @@ export const controlMessages = (): Counter =>
  * phase queue), so every worker replica reports the same shared queues: aggregate with max(), not sum().
  */
 export function registerQueueGauges(queues: PhaseQueues): void {
-  gauge({
-    name: 'af_queue_jobs',
-    help: 'Jobs in each phase queue by state (shared queues: every worker reports the same numbers)',
-    labelNames: ['phase', 'state'] as const,
-    async collect() {
+  // One read of the queues per scrape serves both gauges.
+  let pending: Promise<Awaited<ReturnType<PhaseQueues['stats']>> | null> | null = null;
+  const read = () => {
+    pending ??= (async () => {
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<null>((resolve) => {
         timer = setTimeout(() => resolve(null), COLLECT_TIMEOUT_MS);
       });
-      const counts = await Promise.race([queues.counts().catch(() => null), timeout]).finally(() => clearTimeout(timer));
-      if (!counts) return;
-      for (const phase of PIPELINE_PHASES) {
-        for (const state of STATES) this.set({ phase, state }, counts[phase]?.[state] ?? 0);
+      try {
+        return await Promise.race([queues.stats().catch(() => null), timeout]);
+      } finally {
+        clearTimeout(timer);
+        setTimeout(() => (pending = null), 100).unref();
       }
+    })();
+    return pending;
+  };
+  gauge({
+    name: 'af_queue_jobs',
+    help: 'Jobs in each phase queue by state (shared queues: every worker reports the same numbers; aggregate with max)',
+    labelNames: ['phase', 'state'] as const,
+    async collect() {
+      const stats = await read();
+      if (!stats) return;
+      for (const phase of PIPELINE_PHASES) {
+        for (const state of STATES) this.set({ phase, state }, stats[phase]?.[state] ?? 0);
+      }
+    },
+  });
+  gauge({
+    name: 'af_queue_oldest_waiting_age_seconds',
+    help: 'Age of the oldest waiting job of each phase queue (0 when none waits)',
+    labelNames: ['phase'] as const,
+    async collect() {
+      const stats = await read();
+      if (!stats) return;
+      for (const phase of PIPELINE_PHASES) this.set({ phase }, stats[phase]?.oldest_waiting_age_seconds ?? 0);
     },
   });
 }

@@ -16,6 +16,7 @@ import {
 import { CpuMeter, processMemoryMb, round2, type Logger } from '@agent-forge/runtime';
 import { requestedPhases, type EventPublisher, type SessionSnapshot, type SessionStore } from '@agent-forge/state';
 import { UnrecoverableError, type Job } from 'bullmq';
+import type { PhaseBoundaryCheckpoints } from './checkpointing';
 import type { ControlListener } from './control-listener';
 
 export interface PhaseRunnerDeps {
@@ -25,6 +26,8 @@ export interface PhaseRunnerDeps {
   registry: ExecutorRegistry;
   control: ControlListener;
   artifacts: ArtifactStore;
+  /** Checkpoint + retention + artifact GC after each completed phase. */
+  boundary: PhaseBoundaryCheckpoints;
   logger: Logger;
   workerId: string;
   metricsIntervalMs: number;
@@ -123,7 +126,8 @@ export class PhaseRunner {
       attempt: claim.attempt,
       logger: log,
       artifacts: this.deps.artifacts,
-      artifactPrefix: `${sessionId}/${phase}/`,
+      // Unique per run generation and attempt: a re-run never overwrites what a checkpoint references.
+      artifactPrefix: `${sessionId}/${phase}/g${runGen}a${claim.attempt}/`,
       previous,
       progress: async (step: ProgressStep) => {
         if (controller.signal.aborted) throw new PhaseAborted(String(controller.signal.reason ?? 'aborted'));
@@ -157,6 +161,8 @@ export class PhaseRunner {
       return await this.handleFailure(job, err, { timedOut, cancelled: controller.signal.aborted, started, agent, log });
     }
     await stopWatching();
+    // The agent is done before the phase is recorded done, so no reader sees a finished session with a busy agent.
+    await this.publishAgent(sessionId, { ...agent, state: 'stopped', current_task: null });
     const outcome = await store.completePhase(sessionId, phase, runGen, String(job.id), {
       customMetrics: result.metrics,
       durationSeconds: round2((Date.now() - started) / 1000),
@@ -165,7 +171,9 @@ export class PhaseRunner {
       gateResults: [],
       artifacts: result.artifacts ?? {},
     });
-    await this.publishAgent(sessionId, { ...agent, state: 'stopped', current_task: null });
+    if (outcome.kind === 'next' || outcome.kind === 'completed' || outcome.kind === 'parked') {
+      await this.deps.boundary.afterPhase(sessionId, phase).catch((err) => log.warn({ err }, 'phase boundary checkpoint failed'));
+    }
     if (outcome.kind === 'next') {
       await this.deps.queues.enqueue({ sessionId, phase: outcome.phase, runGen: outcome.runGen, requestId: job.data.requestId });
       log.info({ next: outcome.phase }, 'phase completed; next phase enqueued');

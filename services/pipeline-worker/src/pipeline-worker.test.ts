@@ -5,7 +5,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createLogger } from '@agent-forge/runtime';
-import { createTestRedis, EventPublisher, EventReader, SessionStore, toStatusResponse } from '@agent-forge/state';
+import { CheckpointStore, createTestRedis, EventPublisher, EventReader, SessionStore, toStatusResponse } from '@agent-forge/state';
+import { PhaseBoundaryCheckpoints } from './checkpointing';
 import { Redis } from 'ioredis';
 import { ControlListener } from './control-listener';
 import { PhaseRunner } from './phase-runner';
@@ -50,6 +51,8 @@ const chained: PhaseExecutor = {
 };
 const registry = new ExecutorRegistry().register(new DryRunExecutor()).register(flaky).register(broken).register(chained);
 const control = new ControlListener(sub, t.keys, logger);
+const checkpoints = new CheckpointStore(t.redis, t.keys, store);
+const boundary = new PhaseBoundaryCheckpoints({ sessions: store, checkpoints, artifacts, keep: 2, uriBase: 'redis://127.0.0.1:6379', logger });
 const workers = new PhaseWorkers({
   connection: conn,
   prefix: t.keys.queuePrefix(),
@@ -57,7 +60,7 @@ const workers = new PhaseWorkers({
   concurrency: 4,
   lockDurationMs: 30_000,
   stalledIntervalMs: 30_000,
-  runner: new PhaseRunner({ store, events: new EventPublisher(t.redis, t.keys), queues, registry, control, artifacts, logger, workerId: 'w-test', metricsIntervalMs: 200 }),
+  runner: new PhaseRunner({ store, events: new EventPublisher(t.redis, t.keys), queues, registry, control, artifacts, boundary, logger, workerId: 'w-test', metricsIntervalMs: 200 }),
   logger,
 });
 
@@ -77,7 +80,7 @@ afterAll(async () => {
 async function startSession(phases: PipelinePhase[], rawConfig: Record<string, unknown>): Promise<string> {
   const sessionId = randomUUID();
   const config = pipelineConfigSchema(phases).parse(rawConfig);
-  await store.create({ sessionId, phases, config, enableMonitoring: true, enableCheckpoints: true, topology: 'hierarchical', maxAgents: 10, preset: null });
+  await store.create({ sessionId, phases, config, enableMonitoring: true, enableCheckpoints: rawConfig.__checkpoints === true, topology: 'hierarchical', maxAgents: 10, preset: null });
   await queues.enqueue({ sessionId, phase: phases[0]!, runGen: 1 });
   return sessionId;
 }
@@ -170,6 +173,26 @@ describe('pipeline worker', () => {
     const last = final.phase_metrics[2]!.artifacts.model!;
     expect(last.size_bytes).toBe(4);
     expect(Array.from(await artifacts.get(last))).toEqual([0, 1, 2, 3]);
+  });
+
+  it('checkpoints every phase boundary, keeps the newest K, and collects artifacts nothing references', async () => {
+    const id = await startSession(['cognate', 'evomerge', 'quietstar'], { executor: 'chained', __checkpoints: true });
+    // an orphan from a crashed attempt: no checkpoint and no live phase references it
+    const orphan = await artifacts.put(`${id}/cognate/g0a9/model.bin`, new Uint8Array([42]));
+    await waitFor(() => statusOf(id), (s) => s.status === 'completed');
+    // the boundary checkpoint of the last phase is written right after its completion is recorded
+    const kept = await waitFor(() => checkpoints.listForSession(id), (c) => c[0]?.checkpoint_name === 'after-quietstar');
+    const final = await statusOf(id);
+    expect(kept.map((c) => c.checkpoint_name)).toEqual(['after-quietstar', 'after-evomerge']);
+    expect(final.last_checkpoint).toBe(kept[0]!.checkpoint_id);
+    // size_mb is what the checkpoint holds: its snapshot plus the model artifacts it references
+    const full = await checkpoints.get(kept[0]!.checkpoint_id);
+    const modelBytes = final.phase_metrics.reduce((n, m) => n + m.artifacts.model!.size_bytes, 0);
+    const snapshotBytes = Buffer.byteLength(JSON.stringify(full!.snapshot), 'utf8');
+    expect(kept[0]!.size_mb * 1024 * 1024).toBeCloseTo(snapshotBytes + modelBytes, 3);
+    const onDisk = await artifacts.list(`${id}/`);
+    expect(onDisk).not.toContain(orphan.uri);
+    expect(onDisk.sort()).toEqual(final.phase_metrics.map((m) => m.artifacts.model!.uri).sort());
   });
 
   it('an unknown executor fails the session without retrying', async () => {

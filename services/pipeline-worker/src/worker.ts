@@ -19,7 +19,8 @@ export interface PhaseWorkersOptions {
 /** One BullMQ worker per phase queue this process serves. */
 export class PhaseWorkers {
   private readonly workers: Worker<PhaseJobData, PhaseJobOutcome>[] = [];
-  private lastJobAt = 0;
+  private lastJobAt = Date.now();
+  private running = 0;
 
   constructor(private readonly opts: PhaseWorkersOptions) {}
 
@@ -29,6 +30,7 @@ export class PhaseWorkers {
         queueName(phase),
         async (job) => {
           this.lastJobAt = Date.now();
+          this.running++;
           const done = timeJob(phase);
           try {
             const outcome = await this.opts.runner.run(job);
@@ -37,6 +39,8 @@ export class PhaseWorkers {
           } catch (err) {
             done('error');
             throw err;
+          } finally {
+            this.running--;
           }
         },
         {
@@ -62,6 +66,11 @@ export class PhaseWorkers {
 
   lastJobStartedAt(): number {
     return this.lastJobAt;
+  }
+
+  /** True when at least one job slot is free. */
+  hasFreeSlot(): boolean {
+    return this.running < this.opts.concurrency * this.opts.phases.length;
   }
 
   /** Stop taking jobs and wait for the running ones to finish (BullMQ's graceful close). */

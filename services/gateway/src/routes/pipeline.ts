@@ -1,5 +1,5 @@
 import { HistoryQuery, QualityGateQuery, type ExecutionHistory } from '@agent-forge/contracts';
-import { toHistoryEntry, toStatusResponse, toSwarmStatus, type SessionSnapshot } from '@agent-forge/state';
+import { toStatusResponse, toSwarmStatus, type SessionSnapshot } from '@agent-forge/state';
 import express, { type Router } from 'express';
 import { requestIdOf, type GatewayContext } from '../context';
 import { NotFoundError, ValidationError } from '../errors';
@@ -18,10 +18,10 @@ async function snapshotOr404(ctx: GatewayContext, sessionId: string): Promise<Se
 export async function listHistory(ctx: GatewayContext, query: HistoryQuery): Promise<ExecutionHistory[]> {
   const out: ExecutionHistory[] = [];
   for await (const id of ctx.sessions.historyIds()) {
-    const snap = await ctx.sessions.snapshot(id);
-    if (!snap) continue; // expired or deleted since it was listed
-    if (query.status && snap.session.status !== query.status) continue;
-    out.push(toHistoryEntry(snap));
+    const entry = await ctx.sessions.historyEntry(id);
+    if (!entry) continue; // deleted since it was listed
+    if (query.status && entry.status !== query.status) continue;
+    out.push(entry);
     if (out.length >= query.limit) break;
   }
   return out;

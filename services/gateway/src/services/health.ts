@@ -35,9 +35,10 @@ export async function queuesUp(ctx: GatewayContext): Promise<boolean> {
 export async function health(ctx: GatewayContext): Promise<HealthResponse> {
   const up = await redisUp(ctx);
   let active = 0;
+  let queues: HealthResponse['queues'];
   if (up) {
     try {
-      active = await withTimeout(ctx.redis.scard(ctx.keys.active()), PING_TIMEOUT_MS);
+      [active, queues] = await withTimeout(Promise.all([ctx.redis.scard(ctx.keys.active()), ctx.queues.stats()]), PING_TIMEOUT_MS);
     } catch {
       active = 0;
     }
@@ -52,5 +53,6 @@ export async function health(ctx: GatewayContext): Promise<HealthResponse> {
     available_memory_mb: mem.available,
     redis: up ? 'up' : 'down',
     process_memory_mb: processMemoryMb(),
+    ...(queues ? { queues } : {}),
   };
 }
