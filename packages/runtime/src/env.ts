@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { redisTopologyEnv } from './redis';
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -45,6 +46,8 @@ export const retentionEnv = {
 /** Settings every service reads. */
 export const commonEnv = {
   REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
+  /** Sentinel, Cluster and TLS settings; see redis.ts. */
+  ...redisTopologyEnv,
   AF_KEY_PREFIX: keyPrefix.default('af'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).max(600_000).default(25_000),

@@ -100,7 +100,8 @@ export class CheckpointStore {
     const tx = this.redis.multi().zrem(this.keys.sessionCheckpoints(sessionId), ...old);
     for (const id of old) tx.del(this.keys.checkpoint(sessionId, id));
     await tx.exec();
-    await this.redis.unlink(...old.map((id) => this.keys.checkpointOwner(id)));
+    // One slot per owner key (Redis Cluster): one UNLINK each, never a multi-key UNLINK.
+    await Promise.all(old.map((id) => this.redis.unlink(this.keys.checkpointOwner(id))));
     return old;
   }
 

@@ -152,7 +152,12 @@ export class SessionStore {
       tx.hset(this.keys.phase(input.sessionId, phase), { status: 'pending', progress: 0, attempts: 0 });
     }
     await tx.exec();
-    await this.redis.pipeline().zadd(this.keys.history(), at.getTime(), input.sessionId).sadd(this.keys.active(), input.sessionId).exec();
+    // The indexes live in other Cluster slots than the session (and than each other): separate
+    // commands, not one pipeline (ioredis refuses a pipeline whose keys span nodes).
+    await Promise.all([
+      this.redis.zadd(this.keys.history(), at.getTime(), input.sessionId),
+      this.redis.sadd(this.keys.active(), input.sessionId),
+    ]);
   }
 
   async exists(sessionId: string): Promise<boolean> {
@@ -347,18 +352,21 @@ export class SessionStore {
     const nextPhase = (r[2] || null) as PipelinePhase | null;
     const created = Number(snapshot.session.created_ms) || at.getTime();
     // Live again: its kept keys no longer expire, and its history comes from the live session.
+    // One pipeline per Cluster slot (ioredis refuses a pipeline whose keys span nodes): the
+    // session's own keys, the history pair ({history}), the active set, each checkpoint's owner key.
     const checkpointIds = await this.redis.zrange(this.keys.sessionCheckpoints(sessionId), '0', '-1');
-    const p = this.redis
+    const sessionSlot = this.redis
       .pipeline()
       .del(this.keys.agents(sessionId))
       .persist(this.keys.events(sessionId))
-      .persist(this.keys.sessionCheckpoints(sessionId))
-      .zadd(this.keys.history(), created, sessionId)
-      .hdel(this.keys.historyEntries(), sessionId);
-    for (const id of checkpointIds) p.persist(this.keys.checkpoint(sessionId, id)).persist(this.keys.checkpointOwner(id));
-    if (nextPhase) p.sadd(this.keys.active(), sessionId);
-    else p.srem(this.keys.active(), sessionId);
-    await p.exec();
+      .persist(this.keys.sessionCheckpoints(sessionId));
+    for (const id of checkpointIds) sessionSlot.persist(this.keys.checkpoint(sessionId, id));
+    await Promise.all([
+      sessionSlot.exec(),
+      this.redis.pipeline().zadd(this.keys.history(), created, sessionId).hdel(this.keys.historyEntries(), sessionId).exec(),
+      nextPhase ? this.redis.sadd(this.keys.active(), sessionId) : this.redis.srem(this.keys.active(), sessionId),
+      ...checkpointIds.map((id) => this.redis.persist(this.keys.checkpointOwner(id))),
+    ]);
     if (!nextPhase) await this.finalize(sessionId);
     return { kind: 'ok', runGen: Number(r[1]), nextPhase };
   }
@@ -377,11 +385,8 @@ export class SessionStore {
     for (const key of [...this.scriptKeys(sessionId), this.keys.agents(sessionId), this.keys.sessionCheckpoints(sessionId)]) tx.pexpire(key, ttlMs);
     for (const id of checkpointIds) tx.pexpire(this.keys.checkpoint(sessionId, id), ttlMs);
     await tx.exec();
-    if (checkpointIds.length > 0) {
-      const p = this.redis.pipeline();
-      for (const id of checkpointIds) p.pexpire(this.keys.checkpointOwner(id), ttlMs);
-      await p.exec();
-    }
+    // Each owner key is in a slot of its own (Cluster): separate commands, not one pipeline.
+    await Promise.all(checkpointIds.map((id) => this.redis.pexpire(this.keys.checkpointOwner(id), ttlMs)));
     // History outlives the session and is capped in count: the oldest records beyond the cap go.
     await runScript(this.redis, 'recordHistory', [this.keys.history(), this.keys.historyEntries()], [
       sessionId,

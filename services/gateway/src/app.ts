@@ -6,6 +6,7 @@ import { pinoHttp } from 'pino-http';
 import { createContext, type GatewayDeps } from './context';
 import { cors } from './cors';
 import { ValidationError, errorHandler, notFoundHandler } from './errors';
+import { QUEUE_DASHBOARD_PATH, httpMetrics, metricsHandler, queueDashboard } from './observability';
 import { genReqId } from './request-id';
 import { checkpointRoutes } from './routes/checkpoints';
 import { pipelineRoutes } from './routes/pipeline';
@@ -44,7 +45,7 @@ export function createGatewayApp(deps: GatewayDeps): Application {
       logger: deps.logger,
       genReqId,
       customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
-      autoLogging: { ignore: (req) => req.url === '/health/live' || req.url === '/health/ready' },
+      autoLogging: { ignore: (req) => req.url === '/health/live' || req.url === '/health/ready' || req.url === '/metrics' },
       // One compact line per request; headers (credentials travel there) are never logged.
       serializers: {
         req: (req: { id: unknown; method: string; url: string; remoteAddress?: string }) => ({
@@ -64,6 +65,9 @@ export function createGatewayApp(deps: GatewayDeps): Application {
     }),
   );
   app.use(cors(deps.config.CORS_ORIGINS));
+  app.use(httpMetrics());
+  app.get('/metrics', metricsHandler);
+  if (deps.config.QUEUE_DASHBOARD) app.use(QUEUE_DASHBOARD_PATH, queueDashboard(deps.queues));
   app.use(express.json({ limit: deps.config.BODY_LIMIT_BYTES, strict: false, type: isJsonRequest }));
 
   app.use(API_PREFIX, jsonBodyOnly, pipelineRoutes(ctx), checkpointRoutes(ctx), presetRoutes(ctx));

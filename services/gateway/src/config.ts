@@ -1,4 +1,4 @@
-import { commonEnv, envPort, parseEnv, retentionEnv } from '@agent-forge/runtime';
+import { commonEnv, envBoolean, envPort, parseEnv, retentionEnv } from '@agent-forge/runtime';
 import { z } from 'zod';
 
 /** Comma-separated CORS origins; empty = no CORS headers at all. */
@@ -25,6 +25,8 @@ export const GatewayEnv = z.object({
   RETRY_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(3),
   RETRY_BACKOFF_MS: z.coerce.number().int().min(0).max(3_600_000).default(1_000),
   CORS_ORIGINS: corsOrigins,
+  /** bull-board (read-only) at /admin/queues; off by default until admin authentication guards it. */
+  QUEUE_DASHBOARD: envBoolean.default(false),
 });
 export type GatewayConfig = z.infer<typeof GatewayEnv>;
 

@@ -1,5 +1,5 @@
 import { PhaseQueues } from '@agent-forge/engine';
-import { closeRedis, createLogger, createRedis, installShutdown } from '@agent-forge/runtime';
+import { closeRedis, createLogger, createRedis, initMetrics, installShutdown } from '@agent-forge/runtime';
 import { Keys } from '@agent-forge/state';
 import type { Server } from 'node:http';
 import { createGatewayApp } from './app';
@@ -10,6 +10,7 @@ async function main(): Promise<void> {
   const startedAt = Date.now();
   const config = loadConfig();
   const logger = createLogger('gateway', config.LOG_LEVEL);
+  initMetrics('gateway');
   const keys = new Keys(config.AF_KEY_PREFIX);
   const redis = createRedis({ url: config.REDIS_URL, name: 'gateway', logger });
   // The queue connection fails fast too (a Queue never blocks), so an enqueue during an outage is a 503, not a hang.

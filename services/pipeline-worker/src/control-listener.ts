@@ -1,5 +1,6 @@
 import type { Logger, Redis } from '@agent-forge/runtime';
 import type { Keys } from '@agent-forge/state';
+import { controlMessages } from './metrics';
 
 interface ControlMessage {
   session_id: string;
@@ -22,7 +23,9 @@ export class ControlListener {
 
   async start(): Promise<void> {
     this.subscriber.on('message', (channel: string, message: string) => {
-      if (channel === this.keys.controlChannel()) this.onMessage(message);
+      if (channel !== this.keys.controlChannel()) return;
+      controlMessages().inc();
+      this.onMessage(message);
     });
     await this.subscriber.subscribe(this.keys.controlChannel());
   }

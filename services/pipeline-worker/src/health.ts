@@ -2,7 +2,7 @@ import http from 'node:http';
 import { errorBody } from '@agent-forge/contracts';
 import type { PipelinePhase } from '@agent-forge/contracts';
 import type { PhaseQueues } from '@agent-forge/engine';
-import type { Redis } from '@agent-forge/runtime';
+import { serveMetrics, type Redis } from '@agent-forge/runtime';
 import type { PhaseWorkers } from './worker';
 
 /** Liveness (the process answers) and readiness (Redis answers and the workers run). */
@@ -36,6 +36,7 @@ export function createHealthServer(redis: Redis, workers: PhaseWorkers, workerId
       res.writeHead(status, { 'content-type': 'application/json' });
       res.end(JSON.stringify(body));
     };
+    if (req.url === '/metrics') return serveMetrics(res, req);
     if (req.url === '/health' || req.url === '/health/live') {
       if (redis.status !== 'ready') return send(200, { status: 'ok', worker_id: workerId });
       stuckReason(workers, stuck)

@@ -1,23 +1,26 @@
 import { FsArtifactStore, PhaseQueues, ThreadedExecutor, defaultRegistry } from '@agent-forge/engine';
-import { closeRedis, createLogger, createRedis, installShutdown, publicRedisUri } from '@agent-forge/runtime';
+import { closeRedis, createLogger, createRedis, initMetrics, installShutdown, publicRedisUri } from '@agent-forge/runtime';
 import { CheckpointStore, EventPublisher, Keys, SessionStore } from '@agent-forge/state';
 import { PhaseBoundaryCheckpoints } from './checkpointing';
 import { ArtifactReaper } from './reaper';
 import { loadWorkerConfig } from './config';
 import { ControlListener } from './control-listener';
 import { createHealthServer } from './health';
+import { registerQueueGauges } from './metrics';
 import { PhaseRunner } from './phase-runner';
 import { PhaseWorkers } from './worker';
 
 async function main(): Promise<void> {
   const config = loadWorkerConfig();
   const logger = createLogger('pipeline-worker', config.LOG_LEVEL).child({ workerId: config.WORKER_ID });
+  initMetrics('pipeline-worker');
   const keys = new Keys(config.AF_KEY_PREFIX);
   const redis = createRedis({ url: config.REDIS_URL, name: `af-worker-${config.WORKER_ID}`, logger, maxRetriesPerRequest: null });
   const subscriber = createRedis({ url: config.REDIS_URL, name: `af-worker-ctl-${config.WORKER_ID}`, logger, maxRetriesPerRequest: null });
   const store = new SessionStore(redis, keys, { retentionSeconds: config.SESSION_RETENTION_SECONDS, historyMax: config.HISTORY_MAX_ENTRIES });
   const events = new EventPublisher(redis, keys);
   const queues = new PhaseQueues(redis, keys, { attempts: config.RETRY_ATTEMPTS, backoffMs: config.RETRY_BACKOFF_MS, retentionSeconds: config.JOB_RETENTION_SECONDS });
+  registerQueueGauges(queues);
   const control = new ControlListener(subscriber, keys, logger);
   await control.start();
   const registry = defaultRegistry();

@@ -2,6 +2,7 @@ import type { PipelinePhase } from '@agent-forge/contracts';
 import { queueName, type PhaseJobData } from '@agent-forge/engine';
 import type { Logger, Redis } from '@agent-forge/runtime';
 import { Worker } from 'bullmq';
+import { timeJob } from './metrics';
 import type { PhaseJobOutcome, PhaseRunner } from './phase-runner';
 
 export interface PhaseWorkersOptions {
@@ -30,8 +31,14 @@ export class PhaseWorkers {
         async (job) => {
           this.lastJobAt = Date.now();
           this.running++;
+          const done = timeJob(phase);
           try {
-            return await this.opts.runner.run(job);
+            const outcome = await this.opts.runner.run(job);
+            done(outcome.outcome);
+            return outcome;
+          } catch (err) {
+            done('error');
+            throw err;
           } finally {
             this.running--;
           }

@@ -1,5 +1,6 @@
 import type { WsChannel } from '@agent-forge/contracts';
 import { WebSocket } from 'ws';
+import { wsFramesDropped } from './metrics';
 import { compareStreamIds, type StreamId } from './stream-id';
 
 /** Close codes of the realtime protocol (PROTOCOL.md). */
@@ -186,6 +187,8 @@ export class Connection {
   drop(code: number, reason: string): void {
     if (this.dropped) return;
     this.dropped = true;
+    const discarded = this.pending.length + (this.held !== null ? 1 : 0);
+    if (discarded > 0) wsFramesDropped().inc({ channel: this.channel, reason: 'dropped' }, discarded);
     this.release();
     this.onDrop(this, code, reason);
     if (this.socket.readyState !== WebSocket.OPEN) return;
@@ -212,6 +215,7 @@ export class Connection {
   private write(frame: string, coalesce: boolean): boolean {
     if (coalesce) {
       if (this.congested(SLOW_SHARE)) {
+        if (this.held !== null) wsFramesDropped().inc({ channel: this.channel, reason: 'coalesced' });
         this.held = frame; // latest wins; a slow client is not cut off for metrics
         return true;
       }

@@ -1,12 +1,14 @@
-import { closeRedis, createLogger, createRedis, installShutdown } from '@agent-forge/runtime';
+import { closeRedis, createLogger, createRedis, initMetrics, installShutdown } from '@agent-forge/runtime';
 import { Keys, SessionStore } from '@agent-forge/state';
 import { loadConfig } from './config';
+import { registerRealtimeGauges } from './metrics';
 import { createRealtimeServer } from './server';
 
 /** Wiring only: config, logger, connections, listen, shutdown. Behaviour lives in server.ts. */
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger('realtime', config.LOG_LEVEL);
+  initMetrics('realtime');
   const keys = new Keys(config.AF_KEY_PREFIX);
   const redis = createRedis({ url: config.REDIS_URL, name: 'realtime', logger });
   // The replica's one subscription connection. It waits out Redis outages (null = retry forever);
@@ -21,6 +23,8 @@ async function main(): Promise<void> {
     config,
     dashboardSource: new SessionStore(redis, keys),
   });
+
+  registerRealtimeGauges(realtime);
 
   installShutdown(
     logger,

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { errorBody, type WsStatsResponse } from '@agent-forge/contracts';
+import { serveMetrics } from '@agent-forge/runtime';
 import { CLIENT_PAGE_CSP, CLIENT_PAGE_HTML } from './client-page';
 import { channelFromPath, splitUrl } from './upgrade';
 
@@ -23,6 +24,7 @@ const ROUTES: Record<string, Handler> = {
       'x-content-type-options': 'nosniff',
     }),
   '/health': (res) => sendJson(res, 200, { status: 'ok' }),
+  '/metrics': (res) => serveMetrics(res, res.req),
   '/ready': (res, deps) =>
     deps.ready()
       ? sendJson(res, 200, { status: 'ready' })

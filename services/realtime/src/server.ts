@@ -9,6 +9,7 @@ import type { RealtimeServerConfig } from './config';
 import { CLOSE_TOO_MANY, Connection, type DropHandler, type OutboundLimits } from './connection';
 import type { DashboardSource } from './dashboard-source';
 import { EventRouter } from './event-router';
+import { wsDropped, wsInboundDropped } from './metrics';
 import { ConnectionHub } from './hub';
 import { clientErrorFrame, parseClientFrame, pongFrame, type InboundError } from './protocol';
 import { createHttpHandler } from './routes';
@@ -167,6 +168,7 @@ export function createRealtimeServer(deps: RealtimeServerDeps): RealtimeServer {
   /** A socket we gave up on (slow consumer, too many frames, no history): out of the index at once. */
   const onDrop: DropHandler = (connection, code, reason) => {
     hub.remove(connection);
+    wsDropped().inc({ code: String(code) });
     logger.warn(
       { channel: connection.channel, session_id: connection.sessionId, ip: connection.ip, code, reason, buffered: connection.socket.bufferedAmount },
       'closing websocket',
@@ -181,6 +183,7 @@ export function createRealtimeServer(deps: RealtimeServerDeps): RealtimeServer {
       return;
     }
     if (verdict !== 'ok') {
+      wsInboundDropped().inc();
       if (verdict === 'warn') {
         const message = `more than ${config.WS_MAX_FRAMES_PER_SECOND} frames per second; frames are dropped, and the socket closed (4429) if this goes on`;
         connection.reply(clientErrorFrame({ code: 'RATE_LIMITED', message }));

@@ -3,7 +3,7 @@ import express, { type Router } from 'express';
 import * as swaggerUi from 'swagger-ui-express';
 import type { GatewayContext } from '../context';
 import { RETRY_AFTER_SECONDS } from '../errors';
-import { redisUp } from '../services/health';
+import { queuesUp, redisUp } from '../services/health';
 
 export function infoResponse(version: string): InfoResponse {
   const p = API_PREFIX;
@@ -57,12 +57,13 @@ export function systemRoutes(ctx: GatewayContext): Router {
 
   r.get('/health/live', (_req, res) => res.json({ status: 'ok' }));
   r.get('/health/ready', async (_req, res) => {
-    if (await redisUp(ctx)) {
+    const [redis, queues] = await Promise.all([redisUp(ctx), queuesUp(ctx)]);
+    if (redis && queues) {
       res.json({ status: 'ready' });
       return;
     }
     res.set('Retry-After', String(RETRY_AFTER_SECONDS));
-    res.status(503).json(errorBody('UNAVAILABLE', 'Redis does not answer PING', { redis: 'down' }));
+    res.status(503).json(errorBody('UNAVAILABLE', 'Redis does not answer PING', { redis: redis ? 'up' : 'down', queues: queues ? 'up' : 'down' }));
   });
   return r;
 }

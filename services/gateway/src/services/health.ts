@@ -21,6 +21,16 @@ export async function redisUp(ctx: GatewayContext): Promise<boolean> {
   }
 }
 
+/** Does the queue connection answer (a count of one queue) within a second? Enqueues go through it. */
+export async function queuesUp(ctx: GatewayContext): Promise<boolean> {
+  try {
+    await withTimeout(ctx.queues.queue('cognate').getJobCounts('waiting'), PING_TIMEOUT_MS);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Measured health; always answered (degraded when Redis does not answer). */
 export async function health(ctx: GatewayContext): Promise<HealthResponse> {
   const up = await redisUp(ctx);

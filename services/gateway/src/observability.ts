@@ -1,0 +1,88 @@
+import { PIPELINE_PHASES } from '@agent-forge/contracts';
+import type { PhaseQueues } from '@agent-forge/engine';
+import { LATENCY_BUCKETS, counter, histogram, renderMetrics } from '@agent-forge/runtime';
+import { createBullBoard } from '@bull-board/api';
+import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
+import { ExpressAdapter } from '@bull-board/express';
+import express, { type Request, type RequestHandler, type Router } from 'express';
+
+/** Where the queue dashboard is mounted (QUEUE_DASHBOARD=on). */
+export const QUEUE_DASHBOARD_PATH = '/admin/queues';
+
+const httpDuration = () =>
+  histogram({
+    name: 'af_http_request_duration_seconds',
+    help: 'Gateway HTTP request latency by route template, method and status code',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: LATENCY_BUCKETS,
+  });
+const controlLatency = () =>
+  histogram({
+    name: 'af_control_latency_seconds',
+    help: 'Latency of POST /api/v1/pipeline/control (the atomic transition plus its enqueue/signal), by action and outcome',
+    labelNames: ['action', 'outcome'] as const,
+    buckets: LATENCY_BUCKETS,
+  });
+const requestsTotal = () =>
+  counter({ name: 'af_http_requests_total', help: 'Gateway HTTP requests by route template and status class', labelNames: ['route', 'code'] as const });
+
+const CONTROL_ACTIONS = new Set(['pause', 'resume', 'stop', 'cancel']);
+
+/** The route template that answered (`/api/v1/pipeline/status/:session_id`), never the raw path (cardinality). */
+function routeOf(req: Request): string {
+  const route = (req as Request & { route?: { path?: unknown } }).route;
+  if (route && typeof route.path === 'string') return `${req.baseUrl}${route.path}`;
+  if (req.baseUrl) return req.baseUrl; // a mounted sub-app (/docs, /admin/queues)
+  return 'unmatched';
+}
+
+/** Observes every request's latency once it is answered. */
+export function httpMetrics(): RequestHandler {
+  const duration = httpDuration();
+  const control = controlLatency();
+  const total = requestsTotal();
+  return (req, res, next) => {
+    if (req.path === '/metrics') return next();
+    const start = process.hrtime.bigint();
+    res.once('finish', () => {
+      const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+      const route = routeOf(req);
+      const status = String(res.statusCode);
+      duration.observe({ method: req.method, route, status }, seconds);
+      total.inc({ route, code: `${status[0] ?? '0'}xx` });
+      if (route.endsWith('/pipeline/control') && req.method === 'POST') {
+        const body = req.body as { action?: unknown } | undefined;
+        const action = typeof body?.action === 'string' && CONTROL_ACTIONS.has(body.action) ? body.action : 'invalid';
+        control.observe({ action, outcome: res.statusCode < 400 ? 'ok' : 'refused' }, seconds);
+      }
+    });
+    next();
+  };
+}
+
+/** `GET /metrics`: Prometheus text format (kept off the public ingress/load balancer routes). */
+export const metricsHandler: RequestHandler = (_req, res, next) => {
+  renderMetrics()
+    .then(({ contentType, body }) => {
+      res.set('content-type', contentType).set('cache-control', 'no-store').send(body);
+    })
+    .catch(next);
+};
+
+/**
+ * bull-board over the phase queues, read-only (no retry/clean/remove buttons): it is mounted only
+ * with QUEUE_DASHBOARD=on, and until admin authentication lands anyone who can reach the gateway
+ * could use it, so it must not be able to change anything.
+ */
+export function queueDashboard(queues: PhaseQueues, basePath = QUEUE_DASHBOARD_PATH): Router {
+  const adapter = new ExpressAdapter();
+  adapter.setBasePath(basePath);
+  createBullBoard({
+    queues: PIPELINE_PHASES.map((phase) => new BullMQAdapter(queues.queue(phase), { readOnlyMode: true })),
+    serverAdapter: adapter,
+    options: { uiConfig: { boardTitle: 'Agent Forge queues' } },
+  });
+  const router = express.Router();
+  router.use(adapter.getRouter() as RequestHandler);
+  return router;
+}
