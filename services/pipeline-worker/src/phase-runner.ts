@@ -31,6 +31,8 @@ export interface PhaseRunnerDeps {
   logger: Logger;
   workerId: string;
   metricsIntervalMs: number;
+  /** Executor of phases whose pipeline config names none. */
+  defaultExecutor: string;
 }
 
 export type PhaseJobOutcome =
@@ -70,7 +72,7 @@ export class PhaseRunner {
     const pipelineConfig = claim.config as PipelineConfig;
     const previous: PreviousPhase | null = claim.previous;
     const phaseConfig = (pipelineConfig[phase] ?? {}) as Record<string, unknown>;
-    const executorName = String(phaseConfig.executor ?? pipelineConfig.executor ?? 'dry-run');
+    const executorName = String(phaseConfig.executor ?? pipelineConfig.executor ?? this.deps.defaultExecutor);
     const started = Date.now();
 
     const controller = new AbortController();
