@@ -35,6 +35,10 @@ it('runs quick_test and full_pipeline to completion with measured metrics backed
   expect(evo.final_fitness).toBeGreaterThanOrEqual(evo.initial_best_fitness);
   expect(evo.final_fitness).toBeLessThanOrEqual(1);
 
+  const gates = (await (await fetch(`${gateway.url}/api/v1/pipeline/quality-gates/${quick}?phase=evomerge`, { method: 'POST' })).json()) as Record<string, any>;
+  expect(gates).toMatchObject({ phase: 'evomerge', can_proceed: true, all_gates_passed: true });
+  expect(gates.gate_results.map((g: { gate_name: string }) => g.gate_name)).toEqual(expect.arrayContaining(['Evolutionary Merge', 'Integrity']));
+
   const f = await waitFor(() => status(full), (s) => s.status === 'completed' || s.status === 'failed', 240_000, 'full_pipeline');
   expect(f.status).toBe('completed');
   expect(f.phases_completed).toHaveLength(8);

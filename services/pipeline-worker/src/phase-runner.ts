@@ -18,6 +18,7 @@ import type { EventPublisher, SessionStore } from '@agent-forge/state';
 import { UnrecoverableError, type Job } from 'bullmq';
 import type { PhaseBoundaryCheckpoints } from './checkpointing';
 import type { ControlListener } from './control-listener';
+import { judgePhase, type PhaseJudgement } from './quality-gates';
 
 export interface PhaseRunnerDeps {
   store: SessionStore;
@@ -140,9 +141,15 @@ export class PhaseRunner {
     };
 
     let result: PhaseResult;
+    let judgement: PhaseJudgement = { gates: [] };
     try {
       await this.publishAgent(sessionId, { ...agent, state: 'executing' });
-      result = await this.deps.registry.get(executorName).run(ctx);
+      const executor = this.deps.registry.get(executorName);
+      result = await executor.run(ctx);
+      if (claim.enableMonitoring) {
+        agent.current_task = 'quality gates';
+        judgement = await judgePhase({ phase, executorName, executor, result, ctx, pipelineConfig, artifacts: this.deps.artifacts });
+      }
     } catch (err) {
       await stopWatching();
       return await this.handleFailure(job, err, { timedOut, cancelled: controller.signal.aborted, started, agent, log });
@@ -155,10 +162,12 @@ export class PhaseRunner {
       durationSeconds: round2((Date.now() - started) / 1000),
       memoryMb: processMemoryMb(),
       gpuUtilization: null,
-      gateResults: [],
+      gateResults: judgement.gates,
       artifacts: result.artifacts ?? {},
+      ...(judgement.blockedReason ? { blockedReason: judgement.blockedReason } : {}),
     });
-    if (outcome.kind === 'next' || outcome.kind === 'completed' || outcome.kind === 'parked') {
+    if (outcome.kind === 'blocked') log.warn({ reason: judgement.blockedReason }, 'blocking quality gate failed; session paused');
+    if (outcome.kind === 'next' || outcome.kind === 'completed' || outcome.kind === 'parked' || outcome.kind === 'blocked') {
       if (claim.enableCheckpoints) await this.deps.boundary.afterPhase(sessionId, phase).catch((err) => log.warn({ err }, 'phase boundary checkpoint failed'));
     }
     if (outcome.kind === 'next') {
