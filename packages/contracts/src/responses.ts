@@ -198,6 +198,10 @@ export const HealthResponse = z.object({
   /** Our additions. */
   redis: z.enum(['up', 'down']),
   process_memory_mb: z.number().min(0),
+  /** Whether requests need credentials (AUTH_MODE). */
+  auth: z.enum(['on', 'off']).optional(),
+  /** Audit entries this replica failed to write since it started (each is also logged). */
+  audit_write_failures: z.int().min(0).optional(),
 });
 export type HealthResponse = z.infer<typeof HealthResponse>;
 

@@ -3,6 +3,7 @@ import type { CheckpointResponse, PipelinePhase } from '@agent-forge/contracts';
 import type { Redis } from 'ioredis';
 import { Keys } from './keys';
 import { SessionStore, type SessionSnapshot } from './session-store';
+import { ALL_TENANTS, DEFAULT_TENANT, inScope, type TenantScope } from './tenant';
 
 export interface SaveCheckpointOptions {
   name: string | null;
@@ -15,6 +16,7 @@ export interface SaveCheckpointOptions {
 interface StoredCheckpoint {
   checkpoint_id: string;
   session_id: string;
+  tenant: string;
   name: string;
   phase: string;
   created_at: string;
@@ -36,9 +38,11 @@ export class CheckpointStore {
     private readonly sessions: SessionStore,
   ) {}
 
-  async save(sessionId: string, opts: SaveCheckpointOptions): Promise<CheckpointResponse | null> {
-    const snap = await this.sessions.snapshot(sessionId);
+  /** Save a checkpoint of a session visible in `scope`; null when it is not (missing or another tenant's). */
+  async save(sessionId: string, opts: SaveCheckpointOptions, scope: TenantScope): Promise<CheckpointResponse | null> {
+    const snap = await this.sessions.snapshot(sessionId, scope);
     if (!snap) return null;
+    const tenant = snap.session.tenant || DEFAULT_TENANT;
     const checkpointId = randomUUID();
     const at = new Date();
     const stored: SessionSnapshot = {
@@ -56,6 +60,7 @@ export class CheckpointStore {
     const record: StoredCheckpoint = {
       checkpoint_id: checkpointId,
       session_id: sessionId,
+      tenant,
       name: opts.name ?? '',
       phase,
       created_at: at.toISOString(),
@@ -71,27 +76,43 @@ export class CheckpointStore {
       .zadd(this.keys.sessionCheckpoints(sessionId), at.getTime(), checkpointId)
       .hset(this.keys.session(sessionId), 'last_checkpoint', checkpointId)
       .exec();
-    await this.redis.hset(this.keys.checkpointIndex(), checkpointId, sessionId);
+    await this.redis
+      .pipeline()
+      .hset(this.keys.checkpointIndex(), checkpointId, sessionId)
+      .hset(this.keys.tenantCheckpointIndex(tenant), checkpointId, sessionId)
+      .exec();
     return toResponse(record);
   }
 
-  async get(checkpointId: string): Promise<{ response: CheckpointResponse; snapshot: SessionSnapshot } | null> {
-    const sessionId = await this.redis.hget(this.keys.checkpointIndex(), checkpointId);
+  /**
+   * A checkpoint by id within `scope`: a tenant looks it up in its own index only, so another
+   * tenant's checkpoint id is simply unknown; the record's own tenant is checked as well.
+   */
+  async get(checkpointId: string, scope: TenantScope): Promise<{ response: CheckpointResponse; snapshot: SessionSnapshot } | null> {
+    const index = scope === ALL_TENANTS ? this.keys.checkpointIndex() : this.keys.tenantCheckpointIndex(scope);
+    const sessionId = await this.redis.hget(index, checkpointId);
     if (!sessionId) return null;
     const record = (await this.redis.hgetall(this.keys.checkpoint(sessionId, checkpointId))) as unknown as StoredCheckpoint;
-    if (!record.snapshot) return null;
+    if (!record.snapshot || !inScope(scope, record.tenant)) return null;
     return { response: toResponse(record), snapshot: JSON.parse(record.snapshot) as SessionSnapshot };
   }
 
-  async listForSession(sessionId: string): Promise<CheckpointResponse[]> {
+  /**
+   * A session's checkpoints, newest first; null when the session is not visible in `scope` (it does
+   * not exist and has no checkpoints, or it belongs to another tenant).
+   */
+  async listForSession(sessionId: string, scope: TenantScope): Promise<CheckpointResponse[] | null> {
     const ids = await this.redis.zrevrange(this.keys.sessionCheckpoints(sessionId), 0, -1);
     const out: CheckpointResponse[] = [];
+    let owner = await this.sessions.tenantOf(sessionId);
     for (const id of ids) {
-      const fields = await this.redis.hmget(this.keys.checkpoint(sessionId, id), 'checkpoint_id', 'session_id', 'name', 'phase', 'created_at', 'size_bytes', 'model_included', 'swarm_included', 'path');
+      const fields = await this.redis.hmget(this.keys.checkpoint(sessionId, id), 'checkpoint_id', 'session_id', 'name', 'phase', 'created_at', 'size_bytes', 'model_included', 'swarm_included', 'path', 'tenant');
       if (!fields[0]) continue;
-      const [checkpoint_id, session_id, name, phase, created_at, size_bytes, model_included, swarm_included, path] = fields as string[];
-      out.push(toResponse({ checkpoint_id, session_id, name, phase, created_at, size_bytes, model_included, swarm_included, path, snapshot: '' } as StoredCheckpoint));
+      const [checkpoint_id, session_id, name, phase, created_at, size_bytes, model_included, swarm_included, path, tenant] = fields as string[];
+      owner ??= tenant || DEFAULT_TENANT;
+      out.push(toResponse({ checkpoint_id, session_id, tenant, name, phase, created_at, size_bytes, model_included, swarm_included, path, snapshot: '' } as StoredCheckpoint));
     }
+    if (owner === null || !inScope(scope, owner)) return null;
     return out;
   }
 }

@@ -1,4 +1,5 @@
 import type { PipelinePhase } from '@agent-forge/contracts';
+import { assertTenant } from './tenant';
 
 /**
  * Every Redis key and channel name of Agent Forge. All keys of one session share the hash tag
@@ -33,20 +34,69 @@ export class Keys {
   checkpoint(sessionId: string, checkpointId: string): string {
     return `${this.s(sessionId)}:checkpoint:${checkpointId}`;
   }
-  /** checkpoint id → session id, so a checkpoint can be loaded by its id alone. */
+  /** checkpoint id → session id across every tenant (admins load by id alone). */
   checkpointIndex(): string {
     return `${this.prefix}:checkpoint-index`;
   }
-  /** All sessions by start time (ms). */
+  /** All sessions of every tenant by start time (ms): what an admin lists. */
   history(): string {
     return `${this.prefix}:history`;
   }
-  /** Ids of sessions not yet in a terminal status. */
+  /** Ids of sessions of every tenant not yet in a terminal status. */
   active(): string {
     return `${this.prefix}:active`;
   }
-  presets(): string {
-    return `${this.prefix}:presets`;
+
+  // ── per tenant ──────────────────────────────────────────────────────────────────────────
+  // Everything a tenant may list lives under `<prefix>:tenant:<tenant>:…`, so a tenant's reads
+  // touch only its own indexes (tenant names cannot contain ':' or braces, see TENANT_PATTERN).
+
+  private t(tenant: string): string {
+    assertTenant(tenant);
+    return `${this.prefix}:tenant:${tenant}`;
+  }
+  /** One tenant's sessions by start time (ms). */
+  tenantHistory(tenant: string): string {
+    return `${this.t(tenant)}:history`;
+  }
+  /** One tenant's non-terminal sessions. */
+  tenantActive(tenant: string): string {
+    return `${this.t(tenant)}:active`;
+  }
+  /** checkpoint id → session id, for one tenant's checkpoints only. */
+  tenantCheckpointIndex(tenant: string): string {
+    return `${this.t(tenant)}:checkpoint-index`;
+  }
+  /** One tenant's saved presets (name → JSON) and built-in usage records. */
+  tenantPresets(tenant: string): string {
+    return `${this.t(tenant)}:presets`;
+  }
+  /** One tenant's audit entries (a capped stream; the same entries are in `audit()`). */
+  tenantAudit(tenant: string): string {
+    return `${this.t(tenant)}:audit`;
+  }
+  /** One tenant's API key ids by creation time. */
+  tenantApiKeys(tenant: string): string {
+    return `${this.t(tenant)}:apikeys`;
+  }
+
+  // ── security ────────────────────────────────────────────────────────────────────────────
+
+  /** Every audit entry of every tenant (a capped stream). */
+  audit(): string {
+    return `${this.prefix}:audit`;
+  }
+  /** One API key: its hash, tenant, roles, timestamps (never the key itself). */
+  apiKey(keyId: string): string {
+    return `${this.prefix}:apikey:${keyId}`;
+  }
+  /** Every API key id by creation time. */
+  apiKeys(): string {
+    return `${this.prefix}:apikeys`;
+  }
+  /** Key prefix of one rate-limit budget (rate-limiter-flexible appends the limited key). */
+  rateLimit(budget: string): string {
+    return `${this.prefix}:ratelimit:${budget}`;
   }
 
   /** Pub/sub: every event envelope (JSON, with its event_id) — the realtime replicas' doorbell. */

@@ -13,10 +13,13 @@ import type { Redis } from 'ioredis';
 import { DEFAULT_STREAM_MAXLEN } from './events';
 import { Keys } from './keys';
 import { runScript } from './scripts';
+import { ALL_TENANTS, DEFAULT_TENANT, assertTenant, inScope, type TenantScope } from './tenant';
 import type { DashboardSummary } from './views';
 
 export interface NewSession {
   sessionId: string;
+  /** The tenant that owns the session (and everything made from it). */
+  tenant: string;
   phases: PipelinePhase[];
   config: Record<string, unknown>;
   enableMonitoring: boolean;
@@ -88,9 +91,11 @@ export class SessionStore {
     const at = now();
     const first = input.phases[0];
     if (!first) throw new Error('a session needs at least one phase');
+    assertTenant(input.tenant);
     const tx = this.redis.multi();
     tx.hset(this.keys.session(input.sessionId), {
       session_id: input.sessionId,
+      tenant: input.tenant,
       status: 'initializing',
       phases: JSON.stringify(input.phases),
       current_phase: first,
@@ -120,15 +125,33 @@ export class SessionStore {
       tx.hset(this.keys.phase(input.sessionId, phase), { status: 'pending', progress: 0, attempts: 0 });
     }
     await tx.exec();
-    await this.redis.pipeline().zadd(this.keys.history(), at.getTime(), input.sessionId).sadd(this.keys.active(), input.sessionId).exec();
+    await this.redis
+      .pipeline()
+      .zadd(this.keys.history(), at.getTime(), input.sessionId)
+      .zadd(this.keys.tenantHistory(input.tenant), at.getTime(), input.sessionId)
+      .sadd(this.keys.active(), input.sessionId)
+      .sadd(this.keys.tenantActive(input.tenant), input.sessionId)
+      .exec();
   }
 
-  async exists(sessionId: string): Promise<boolean> {
-    return (await this.redis.exists(this.keys.session(sessionId))) === 1;
+  /** Does the session exist within `scope` (another tenant's reads as missing)? */
+  async exists(sessionId: string, scope: TenantScope): Promise<boolean> {
+    const [status, tenant] = await this.redis.hmget(this.keys.session(sessionId), 'status', 'tenant');
+    return status !== null && inScope(scope, tenant);
   }
 
-  async snapshot(sessionId: string): Promise<SessionSnapshot | null> {
-    const reply = await runScript<unknown[]>(this.redis, 'snapshot', [...this.scriptKeys(sessionId), this.keys.agents(sessionId)], []);
+  /** The owning tenant, or null when the session does not exist. */
+  async tenantOf(sessionId: string): Promise<string | null> {
+    const [status, tenant] = await this.redis.hmget(this.keys.session(sessionId), 'status', 'tenant');
+    return status === null ? null : tenant || DEFAULT_TENANT;
+  }
+
+  /**
+   * A consistent read of the session, or null when it does not exist within `scope`: the tenant
+   * check runs inside the snapshot script, so another tenant's session is never even read out.
+   */
+  async snapshot(sessionId: string, scope: TenantScope): Promise<SessionSnapshot | null> {
+    const reply = await runScript<unknown[]>(this.redis, 'snapshot', [...this.scriptKeys(sessionId), this.keys.agents(sessionId)], [scope]);
     if (reply.length === 0) return null;
     const session = pairsToObject(reply[0] as string[]);
     if (!session.status) return null;
@@ -148,7 +171,8 @@ export class SessionStore {
     return (await this.redis.hget(this.keys.session(sessionId), 'status')) as PipelineStatus | null;
   }
 
-  async control(sessionId: string, action: ControlAction, reason: string): Promise<ControlResult> {
+  /** Apply a control action; a session outside `scope` is `not_found` (checked inside the script). */
+  async control(sessionId: string, action: ControlAction, reason: string, scope: TenantScope): Promise<ControlResult> {
     const rule = CONTROL_TRANSITIONS[action];
     const at = now();
     const r = await runScript<string[]>(this.redis, 'control', this.scriptKeys(sessionId), [
@@ -161,11 +185,12 @@ export class SessionStore {
       this.streamMaxLen,
       reason,
       this.keys.controlChannel(),
+      scope,
     ]);
     if (r[0] === 'not_found') return { kind: 'not_found' };
     if (r[0] === 'invalid') return { kind: 'invalid', from: r[1] as PipelineStatus };
     const to = r[2] as PipelineStatus;
-    if (isTerminalStatus(to)) await this.redis.srem(this.keys.active(), sessionId);
+    if (isTerminalStatus(to)) await this.dropActive(sessionId);
     return {
       kind: 'ok',
       from: r[1] as PipelineStatus,
@@ -249,7 +274,7 @@ export class SessionStore {
       case 'parked':
         return { kind: 'parked', phase: r[1] as PipelinePhase };
       case 'completed':
-        await this.redis.srem(this.keys.active(), sessionId);
+        await this.dropActive(sessionId);
         return { kind: 'completed' };
       case 'dup':
         return { kind: 'dup' };
@@ -277,7 +302,7 @@ export class SessionStore {
       this.streamMaxLen,
     ]);
     if (r[0] === 'failed') {
-      await this.redis.srem(this.keys.active(), sessionId);
+      await this.dropActive(sessionId);
       return 'failed';
     }
     return 'stale';
@@ -298,9 +323,14 @@ export class SessionStore {
     if (r[0] === 'busy') return { kind: 'busy', status: r[1] as PipelineStatus };
     const nextPhase = (r[2] || null) as PipelinePhase | null;
     const created = Number(snapshot.session.created_ms) || at.getTime();
-    const p = this.redis.pipeline().del(this.keys.agents(sessionId)).zadd(this.keys.history(), created, sessionId);
-    if (nextPhase) p.sadd(this.keys.active(), sessionId);
-    else p.srem(this.keys.active(), sessionId);
+    const tenant = snapshot.session.tenant || DEFAULT_TENANT;
+    const p = this.redis
+      .pipeline()
+      .del(this.keys.agents(sessionId))
+      .zadd(this.keys.history(), created, sessionId)
+      .zadd(this.keys.tenantHistory(tenant), created, sessionId);
+    if (nextPhase) p.sadd(this.keys.active(), sessionId).sadd(this.keys.tenantActive(tenant), sessionId);
+    else p.srem(this.keys.active(), sessionId).srem(this.keys.tenantActive(tenant), sessionId);
     await p.exec();
     return { kind: 'ok', runGen: Number(r[1]), nextPhase };
   }
@@ -328,15 +358,23 @@ export class SessionStore {
 
   // ── indexes ─────────────────────────────────────────────────────────────────────────────
 
-  async activeSessionIds(): Promise<string[]> {
-    return this.redis.smembers(this.keys.active());
+  /** A session left the active set: out of the global and its tenant's index (idempotent). */
+  private async dropActive(sessionId: string): Promise<void> {
+    const tenant = (await this.redis.hget(this.keys.session(sessionId), 'tenant')) || DEFAULT_TENANT;
+    await this.redis.pipeline().srem(this.keys.active(), sessionId).srem(this.keys.tenantActive(tenant), sessionId).exec();
   }
 
-  /** Session ids newest first, in pages (history is filtered by the caller before the limit). */
-  async *historyIds(pageSize = 100): AsyncGenerator<string> {
+  /** Non-terminal sessions of `scope` (one tenant's own index, or every tenant's). */
+  async activeSessionIds(scope: TenantScope): Promise<string[]> {
+    return this.redis.smembers(scope === ALL_TENANTS ? this.keys.active() : this.keys.tenantActive(scope));
+  }
+
+  /** Session ids of `scope` newest first, in pages (history is filtered by the caller before the limit). */
+  async *historyIds(scope: TenantScope, pageSize = 100): AsyncGenerator<string> {
+    const key = scope === ALL_TENANTS ? this.keys.history() : this.keys.tenantHistory(scope);
     let offset = 0;
     for (;;) {
-      const ids = await this.redis.zrevrange(this.keys.history(), offset, offset + pageSize - 1);
+      const ids = await this.redis.zrevrange(key, offset, offset + pageSize - 1);
       for (const id of ids) yield id;
       if (ids.length < pageSize) return;
       offset += pageSize;
@@ -345,12 +383,13 @@ export class SessionStore {
 
   /** The compact live view dashboards show; null when the session is unknown. */
   async summary(sessionId: string): Promise<DashboardSummary | null> {
-    const [status, phase, progress, agents] = await this.redis.hmget(
+    const [status, phase, progress, agents, tenant] = await this.redis.hmget(
       this.keys.session(sessionId),
       'status',
       'current_phase',
       'total_progress',
       'active_agents',
+      'tenant',
     );
     const parsed = PipelineStatus.safeParse(status);
     if (!parsed.success) return null;
@@ -358,6 +397,7 @@ export class SessionStore {
     const pct = Number(progress);
     const agentCount = Number(agents);
     return {
+      tenant: tenant || DEFAULT_TENANT,
       status: parsed.data,
       current_phase: current.success ? current.data : null,
       // Same rule as the status view: a completed run is 100 % whatever the last step said.

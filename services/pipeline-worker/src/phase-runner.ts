@@ -14,7 +14,7 @@ import {
   type ProgressStep,
 } from '@agent-forge/engine';
 import { CpuMeter, processMemoryMb, round2, type Logger } from '@agent-forge/runtime';
-import { requestedPhases, type EventPublisher, type SessionSnapshot, type SessionStore } from '@agent-forge/state';
+import { ALL_TENANTS, requestedPhases, type EventPublisher, type SessionSnapshot, type SessionStore } from '@agent-forge/state';
 import { UnrecoverableError, type Job } from 'bullmq';
 import type { ControlListener } from './control-listener';
 
@@ -77,7 +77,7 @@ export class PhaseRunner {
       return { outcome: 'skipped', reason: claim.reason };
     }
 
-    const snap = await store.snapshot(sessionId);
+    const snap = await store.snapshot(sessionId, ALL_TENANTS);
     if (!snap) return { outcome: 'skipped', reason: 'session vanished' };
     const pipelineConfig = JSON.parse(snap.session.config ?? '{}') as PipelineConfig;
     const previous = previousPhase(snap, phase);
@@ -225,7 +225,7 @@ export class PhaseRunner {
   private async ensureNextEnqueued(sessionId: string, log: Logger): Promise<void> {
     const f = await this.deps.store.sessionFields(sessionId, ['status', 'current_phase', 'run_gen', 'parked']);
     if (!(f.status === 'running' || f.status === 'initializing') || !f.current_phase || f.parked === '1') return;
-    const snap = await this.deps.store.snapshot(sessionId);
+    const snap = await this.deps.store.snapshot(sessionId, ALL_TENANTS);
     const phase = f.current_phase as PipelinePhase;
     if (snap?.phases[phase]?.status !== 'pending') return;
     await this.deps.queues.enqueue({ sessionId, phase, runGen: Number(f.run_gen) });

@@ -42,5 +42,7 @@ export async function health(ctx: GatewayContext): Promise<HealthResponse> {
     available_memory_mb: mem.available,
     redis: up ? 'up' : 'down',
     process_memory_mb: processMemoryMb(),
+    auth: ctx.auth.enabled ? 'on' : 'off',
+    audit_write_failures: ctx.auditor.counters.audit_write_failures,
   };
 }
