@@ -234,7 +234,7 @@ export function buildOpenApiRegistry(): OpenAPIRegistry {
     method: 'get',
     path: '/api/v1/auth/whoami',
     summary: 'Who the credential identifies: subject, tenant, roles, permissions (any valid credential)',
-    responses: { 200: json(s.WhoAmIResponse, 'The caller') },
+    responses: { 200: json(s.WhoAmIResponse, 'The caller'), ...errors() },
   });
   registry.registerPath({
     method: 'post',

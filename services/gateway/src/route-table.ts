@@ -26,7 +26,7 @@ export interface RouteSpec {
   rate: RateBudget | null;
   /** State-changing: every call is written to the audit log (auth failures always are). */
   audit: boolean;
-  /** Resource named by a path parameter (the tenant-isolation tests look it up). */
+  /** The tenant-owned resource the call names (path parameter or body): another tenant's reads as 404. */
   resource?: 'session' | 'checkpoint' | 'preset' | 'api_key';
 }
 
@@ -34,11 +34,11 @@ const P = API_PREFIX;
 
 export const ROUTES = [
   { id: 'pipeline.start', method: 'post', path: `${P}/start`, access: 'pipeline:write', rate: 'write', audit: true },
-  { id: 'pipeline.control', method: 'post', path: `${P}/control`, access: 'pipeline:write', rate: 'write', audit: true },
+  { id: 'pipeline.control', method: 'post', path: `${P}/control`, access: 'pipeline:write', rate: 'write', audit: true, resource: 'session' },
   { id: 'pipeline.status', method: 'get', path: `${P}/status/:session_id`, access: 'pipeline:read', rate: 'read', audit: false, resource: 'session' },
   { id: 'pipeline.swarm', method: 'get', path: `${P}/swarm/:session_id`, access: 'pipeline:read', rate: 'read', audit: false, resource: 'session' },
   { id: 'quality_gates.run', method: 'post', path: `${P}/quality-gates/:session_id`, access: 'quality_gates:run', rate: 'read', audit: true, resource: 'session' },
-  { id: 'checkpoint.save', method: 'post', path: `${P}/checkpoint/save`, access: 'checkpoints:write', rate: 'write', audit: true },
+  { id: 'checkpoint.save', method: 'post', path: `${P}/checkpoint/save`, access: 'checkpoints:write', rate: 'write', audit: true, resource: 'session' },
   { id: 'checkpoint.load', method: 'post', path: `${P}/checkpoint/load/:checkpoint_id`, access: 'checkpoints:write', rate: 'write', audit: true, resource: 'checkpoint' },
   { id: 'checkpoint.list', method: 'get', path: `${P}/checkpoints/:session_id`, access: 'pipeline:read', rate: 'read', audit: false, resource: 'session' },
   { id: 'preset.list', method: 'get', path: `${P}/presets`, access: 'pipeline:read', rate: 'read', audit: false },

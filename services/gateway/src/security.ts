@@ -43,7 +43,7 @@ function outcomeOf(status: number): AuditOutcome {
  */
 export function guard(spec: RouteSpec, deps: GuardDeps): RequestHandler {
   const permission = spec.access;
-  return async (req, res, next) => {
+  const handler: RequestHandler & { routeSpec?: RouteSpec } = async (req, res, next) => {
     if (spec.audit || deps.auth.enabled) {
       res.once('finish', () => {
         const status = res.statusCode;
@@ -82,4 +82,7 @@ export function guard(spec: RouteSpec, deps: GuardDeps): RequestHandler {
     }
     next();
   };
+  // Lets the route-table test check that every registered route starts with its own row's guard.
+  handler.routeSpec = spec;
+  return handler;
 }

@@ -3,6 +3,7 @@ import { PhaseQueues } from '@agent-forge/engine';
 import { createLogger } from '@agent-forge/runtime';
 import { SessionStore, createTestRedis, type TestRedis } from '@agent-forge/state';
 import type { Application } from 'express';
+import { Redis } from 'ioredis';
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import { createGatewayApp } from './app';
@@ -33,6 +34,8 @@ export interface TestGateway {
   makeApp(env?: NodeJS.ProcessEnv): Application;
   /** Same, without credentials added. */
   makeRawApp(env?: NodeJS.ProcessEnv): Application;
+  /** Another replica: its own Redis connection and queues (same prefix), no credentials added. */
+  makeReplica(env?: NodeJS.ProcessEnv): { app: Application; close(): Promise<void> };
   close(): Promise<void>;
 }
 
@@ -106,6 +109,18 @@ export function createTestGateway(label: string, env: NodeJS.ProcessEnv = {}): T
     createGatewayApp({ redis: t.redis, keys: t.keys, queues, logger, config: makeConfig(extra), startedAt });
   const makeApp = (extra: NodeJS.ProcessEnv = {}) => withDefaultToken(makeRawApp(extra), () => adminToken);
   const rawApp = makeRawApp();
+  const replicas: Array<() => Promise<void>> = [];
+  const makeReplica = (extra: NodeJS.ProcessEnv = {}) => {
+    const redis = new Redis(t.url, { maxRetriesPerRequest: 2 });
+    const q = new PhaseQueues(bullConnection(t.url), t.keys);
+    const app = createGatewayApp({ redis, keys: t.keys, queues: q, logger, config: makeConfig(extra), startedAt });
+    const close = async () => {
+      await q.close();
+      await redis.quit();
+    };
+    replicas.push(close);
+    return { app, close };
+  };
   return {
     t,
     app: withDefaultToken(rawApp, () => adminToken),
@@ -117,7 +132,9 @@ export function createTestGateway(label: string, env: NodeJS.ProcessEnv = {}): T
     token,
     makeApp,
     makeRawApp,
+    makeReplica,
     async close() {
+      await Promise.all(replicas.splice(0).map((c) => c().catch(() => undefined)));
       await queues.close();
       await t.cleanup();
     },
