@@ -15,7 +15,7 @@ afterAll(() => stack.stopAll());
 
 const STEPS = 10;
 async function status(id: string): Promise<Record<string, any>> {
-  return (await fetch(`${gateway.url}/api/v1/pipeline/status/${id}`)).json() as Promise<Record<string, any>>;
+  return (await fetch(`${gateway.url}/api/v1/pipeline/status/${id}`, { headers: stack.headers() })).json() as Promise<Record<string, any>>;
 }
 
 it('survives repeated SIGKILLs of its worker at random steps', async () => {
@@ -29,7 +29,7 @@ it('survives repeated SIGKILLs of its worker at random steps', async () => {
   await spawnWorker();
   const res = await fetch(`${gateway.url}/api/v1/pipeline/start`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: stack.headers(true),
     body: JSON.stringify({ phases: ['cognate', 'evomerge', 'quietstar'], config: { dry_run: { steps: STEPS, step_ms: 60 } } }),
   });
   const sessionId = ((await res.json()) as { session_id: string }).session_id;

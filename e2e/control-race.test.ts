@@ -15,7 +15,7 @@ beforeAll(async () => {
 afterAll(() => stack.stopAll());
 
 async function post(gw: RunningService, path: string, body: unknown) {
-  const res = await fetch(gw.url + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await fetch(gw.url + path, { method: 'POST', headers: stack.headers(true), body: JSON.stringify(body) });
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
 
@@ -47,7 +47,7 @@ it('concurrent control requests on two gateways never produce an illegal state',
       current = e.data.status as PipelineStatus;
       expect(current).toBe(CONTROL_TRANSITIONS[action].to);
     }
-    const final = (await (await fetch(`${gateways[1]!.url}/api/v1/pipeline/status/${id}`)).json()) as { status: string };
+    const final = (await (await fetch(`${gateways[1]!.url}/api/v1/pipeline/status/${id}`, { headers: stack.headers() })).json()) as { status: string };
     expect(final.status).toBe(current);
   }
 }, 60_000);

@@ -16,11 +16,11 @@ beforeAll(async () => {
 afterAll(() => stack.stopAll());
 
 async function start(preset: string): Promise<string> {
-  const res = await fetch(`${gateway.url}/api/v1/pipeline/start`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ preset }) });
+  const res = await fetch(`${gateway.url}/api/v1/pipeline/start`, { method: 'POST', headers: stack.headers(true), body: JSON.stringify({ preset }) });
   expect(res.status).toBe(200);
   return ((await res.json()) as { session_id: string }).session_id;
 }
-const status = async (id: string) => (await (await fetch(`${gateway.url}/api/v1/pipeline/status/${id}`)).json()) as Record<string, any>;
+const status = async (id: string) => (await (await fetch(`${gateway.url}/api/v1/pipeline/status/${id}`, { headers: stack.headers() })).json()) as Record<string, any>;
 
 it('runs quick_test and full_pipeline to completion with measured metrics backed by the stored artifacts', async () => {
   const [quick, full] = await Promise.all([start('quick_test'), start('full_pipeline')]);
@@ -35,7 +35,7 @@ it('runs quick_test and full_pipeline to completion with measured metrics backed
   expect(evo.final_fitness).toBeGreaterThanOrEqual(evo.initial_best_fitness);
   expect(evo.final_fitness).toBeLessThanOrEqual(1);
 
-  const gates = (await (await fetch(`${gateway.url}/api/v1/pipeline/quality-gates/${quick}?phase=evomerge`, { method: 'POST' })).json()) as Record<string, any>;
+  const gates = (await (await fetch(`${gateway.url}/api/v1/pipeline/quality-gates/${quick}?phase=evomerge`, { method: 'POST', headers: stack.headers() })).json()) as Record<string, any>;
   expect(gates).toMatchObject({ phase: 'evomerge', can_proceed: true, all_gates_passed: true });
   expect(gates.gate_results.map((g: { gate_name: string }) => g.gate_name)).toEqual(expect.arrayContaining(['Evolutionary Merge', 'Integrity']));
 

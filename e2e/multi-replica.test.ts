@@ -84,7 +84,7 @@ suite('2 gateways + 2 realtime + 2 workers behind HAProxy', () => {
       try {
         const res = await fetch(`${lbUrl}${p}`, {
           method,
-          headers: body === undefined ? {} : { 'content-type': 'application/json' },
+          headers: stack.headers(body !== undefined),
           body: body === undefined ? undefined : JSON.stringify(body),
         });
         if ((res.status === 502 || res.status === 503) && method === 'GET' && attempt < 10) {
@@ -122,7 +122,7 @@ suite('2 gateways + 2 realtime + 2 workers behind HAProxy', () => {
       ids.push(r.body.session_id);
     }
     const wsBase = lbUrl.replace(/^http/, 'ws');
-    const clients = ids.map((id) => new ResumingClient(wsBase, id));
+    const clients = ids.map((id) => new ResumingClient(wsBase, id, stack.token(['viewer'])));
     await Promise.all(clients.map((c) => c.start()));
 
     // Round-robin, no stickiness: both gateways took starts, both realtime replicas hold sockets.

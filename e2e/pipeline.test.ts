@@ -13,7 +13,7 @@ let realtime: RunningService;
 async function api<T = Record<string, unknown>>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
   const res = await fetch(`${gateway.url}${path}`, {
     method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    headers: stack.headers(body !== undefined),
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   return { status: res.status, body: (await res.json()) as T };
@@ -35,7 +35,7 @@ describe('a pipeline end to end', () => {
     expect(started).toMatchObject({ status: 200, body: { status: 'started' } });
     const id = started.body.session_id;
     // Subscribe before any worker exists, so the test sees the whole run.
-    const ws = await WsCollector.connect(`ws://127.0.0.1:${realtime.port}/ws/pipeline?session_id=${id}`);
+    const ws = await WsCollector.connect(`ws://127.0.0.1:${realtime.port}/ws/pipeline?session_id=${id}&token=${stack.token(['viewer'])}`);
     const before = await status(id);
     expect(before).toMatchObject({ status: 'initializing', current_phase: 'cognate' });
     const worker = await stack.start('pipeline-worker');
@@ -72,7 +72,7 @@ describe('a pipeline end to end', () => {
         config: { dry_run: { steps: 10, step_ms: 50 } },
       });
       const id = body.session_id;
-      const ws = await WsCollector.connect(`ws://127.0.0.1:${realtime.port}/ws/pipeline?session_id=${id}`);
+      const ws = await WsCollector.connect(`ws://127.0.0.1:${realtime.port}/ws/pipeline?session_id=${id}&token=${stack.token(['viewer'])}`);
       await ws.waitFor((m) => m.filter((e) => e.event_type === 'pipeline_progress' && (e.data.progress_percent as number) > 0).length >= 2, 10_000, 'progress');
       expect((await api('POST', '/api/v1/pipeline/control', { action: 'pause', session_id: id })).status).toBe(200);
       await waitFor(() => status(id), (s) => s.status === 'paused', 2_000, 'paused');

@@ -50,7 +50,7 @@ suite('on a 3-master Redis Cluster', () => {
   async function api<T = Record<string, any>>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
     const res = await fetch(`${gateway.url}${path}`, {
       method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      headers: stack.headers(body !== undefined),
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     return { status: res.status, body: (await res.json()) as T };
@@ -65,7 +65,7 @@ suite('on a 3-master Redis Cluster', () => {
     });
     expect(started.status).toBe(200);
     const id = started.body.session_id;
-    const ws = await WsCollector.connect(`ws://127.0.0.1:${realtime.port}/ws/pipeline?session_id=${id}`);
+    const ws = await WsCollector.connect(`ws://127.0.0.1:${realtime.port}/ws/pipeline?session_id=${id}&token=${stack.token(['viewer'])}`);
     await waitFor(() => status(id), (s) => s.status === 'completed', 20_000, 'completed');
     const final = await status(id);
     expect(final).toMatchObject({ status: 'completed', total_progress_percent: 100, phases_completed: phases });

@@ -62,14 +62,14 @@ afterAll(async () => {
 it('answers 503 while Redis is down, recovers without help, and the run completes', async () => {
   const res = await fetch(`${gateway.url}/api/v1/pipeline/start`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: stack.headers(true),
     body: JSON.stringify({ phases: ['cognate', 'evomerge'], config: { dry_run: { steps: 10, step_ms: 150 } } }),
   });
   const id = ((await res.json()) as { session_id: string }).session_id;
-  await waitFor(async () => (await (await fetch(`${gateway.url}/api/v1/pipeline/status/${id}`)).json()) as any, (s) => s.total_progress_percent > 10, 10_000, 'running');
+  await waitFor(async () => (await (await fetch(`${gateway.url}/api/v1/pipeline/status/${id}`, { headers: stack.headers() })).json()) as any, (s) => s.total_progress_percent > 10, 10_000, 'running');
 
   await stopRedis();
-  const down = await fetch(`${gateway.url}/api/v1/pipeline/status/${id}`);
+  const down = await fetch(`${gateway.url}/api/v1/pipeline/status/${id}`, { headers: stack.headers() });
   expect(down.status).toBe(503);
   expect(down.headers.get('retry-after')).toBeTruthy();
   expect(await down.json()).toMatchObject({ error_code: 'UNAVAILABLE' });
@@ -84,7 +84,7 @@ it('answers 503 while Redis is down, recovers without help, and the run complete
   await waitFor(async () => (await fetch(`${gateway.url}/health/ready`)).status, (s) => s === 200, 15_000, 'gateway ready again');
   await waitFor(async () => (await fetch(`${realtime.url}/ready`)).status, (s) => s === 200, 20_000, 'realtime ready again');
   const final = await waitFor(
-    async () => (await (await fetch(`${gateway.url}/api/v1/pipeline/status/${id}`)).json()) as any,
+    async () => (await (await fetch(`${gateway.url}/api/v1/pipeline/status/${id}`, { headers: stack.headers() })).json()) as any,
     (s) => s.status === 'completed',
     30_000,
     'completed after the outage',

@@ -42,7 +42,7 @@ suite('behind Redis Sentinel', () => {
   async function api<T = Record<string, any>>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
     const res = await fetch(`${gateway.url}${path}`, {
       method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      headers: stack.headers(body !== undefined),
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     return { status: res.status, body: (await res.json()) as T };
@@ -64,7 +64,7 @@ suite('behind Redis Sentinel', () => {
   it('a failover mid-run: the running pipeline completes, new pipelines run, WS keeps delivering', async () => {
     expect(await sentinelMaster(set.sentinels[0]!)).toBe(set.master);
     const before = await start(12);
-    const ws = await WsCollector.connect(`ws://127.0.0.1:${realtime.port}/ws/pipeline?session_id=${before}`);
+    const ws = await WsCollector.connect(`ws://127.0.0.1:${realtime.port}/ws/pipeline?session_id=${before}&token=${stack.token(['viewer'])}`);
     await waitFor(() => status(before), (s) => s.status === 'running' && s.progress_percent > 0, 10_000, 'running before the failover');
 
     expect(await cli(set.sentinels[0]!, ['SENTINEL', 'FAILOVER', 'mymaster'])).toBe('OK');

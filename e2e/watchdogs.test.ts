@@ -22,10 +22,10 @@ beforeAll(async () => {
 afterAll(() => stack.stopAll());
 
 async function start(body: unknown): Promise<string> {
-  const res = await fetch(`${gateway.url}/api/v1/pipeline/start`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await fetch(`${gateway.url}/api/v1/pipeline/start`, { method: 'POST', headers: stack.headers(true), body: JSON.stringify(body) });
   return ((await res.json()) as { session_id: string }).session_id;
 }
-const status = async (id: string) => (await (await fetch(`${gateway.url}/api/v1/pipeline/status/${id}`)).json()) as Record<string, any>;
+const status = async (id: string) => (await (await fetch(`${gateway.url}/api/v1/pipeline/status/${id}`, { headers: stack.headers() })).json()) as Record<string, any>;
 
 it('kills a spinning phase at its timeout (PHASE_TIMEOUT), stops a memory hog (AGENT_MEMORY_LIMIT), and keeps serving', async () => {
   const spinning = await start({ phases: ['training'], config: { training: { executor: 'spinner', timeout_seconds: 0.5 } } });

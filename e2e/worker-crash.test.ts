@@ -15,7 +15,7 @@ beforeAll(async () => {
 afterAll(() => stack.stopAll());
 
 async function status(id: string): Promise<Record<string, any>> {
-  return (await fetch(`${gateway.url}/api/v1/pipeline/status/${id}`)).json() as Promise<Record<string, any>>;
+  return (await fetch(`${gateway.url}/api/v1/pipeline/status/${id}`, { headers: stack.headers() })).json() as Promise<Record<string, any>>;
 }
 
 it('recovers a phase from a SIGKILLed worker and completes every phase exactly once', async () => {
@@ -23,7 +23,7 @@ it('recovers a phase from a SIGKILLed worker and completes every phase exactly o
   for (const id of ['w-a', 'w-b']) workers.set(id, await stack.start('pipeline-worker', workerEnv(id)));
   const res = await fetch(`${gateway.url}/api/v1/pipeline/start`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: stack.headers(true),
     body: JSON.stringify({ phases: ['cognate', 'evomerge', 'quietstar'], config: { dry_run: { steps: 12, step_ms: 80 } } }),
   });
   const sessionId = ((await res.json()) as { session_id: string }).session_id;

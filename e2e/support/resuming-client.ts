@@ -23,6 +23,8 @@ export class ResumingClient {
   constructor(
     private readonly baseUrl: string,
     private readonly sessionId: string,
+    /** Credential sent on every (re)connect (`?token=`), as a browser would. */
+    private readonly token: string | null = null,
     private readonly maxReconnects = 20,
   ) {}
 
@@ -33,6 +35,7 @@ export class ResumingClient {
   private url(): string {
     const q = new URLSearchParams({ session_id: this.sessionId, last_event_id: this.last });
     if (this.epoch !== null) q.set('epoch', this.epoch);
+    if (this.token !== null) q.set('token', this.token);
     return `${this.baseUrl}/ws/pipeline?${q.toString()}`;
   }
 

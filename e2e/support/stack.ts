@@ -3,6 +3,8 @@ import { once } from 'node:events';
 import net from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { randomBytes } from 'node:crypto';
+import { mintToken } from '@agent-forge/auth';
 import { createTestRedis, type TestRedis } from '@agent-forge/state';
 
 /**
@@ -42,12 +44,29 @@ const HEALTH_PATH: Record<ServiceName, string> = {
   'pipeline-worker': '/health',
 };
 
+export const E2E_AUDIENCE = 'agent-forge-e2e';
+
+/**
+ * The services run with auth ON (as in production), sharing one HS256 secret per stack; `token()`
+ * mints any identity and `headers()` carries an admin token of tenant `default`. Rate limits are
+ * set far above what a test sends unless a test passes its own.
+ */
 export class Stack {
   readonly redis: TestRedis;
   readonly services: RunningService[] = [];
+  readonly secret = randomBytes(32).toString('hex');
 
   constructor(label: string, redisUrl?: string) {
     this.redis = createTestRedis(label, redisUrl);
+  }
+
+  token(roles: string[] = ['admin'], tenant = 'default'): string {
+    return mintToken({ secret: this.secret, sub: `e2e-${tenant}-${roles.join('+')}`, tenant, roles, audience: E2E_AUDIENCE, ttlSeconds: 3600 });
+  }
+
+  /** Request headers with an admin token (plus JSON content type when `json`). */
+  headers(json = false, token = this.token()): Record<string, string> {
+    return { authorization: `Bearer ${token}`, ...(json ? { 'content-type': 'application/json' } : {}) };
   }
 
   async start(name: ServiceName, env: Record<string, string> = {}): Promise<RunningService> {
@@ -66,6 +85,12 @@ export class Stack {
         WORKER_HEALTH_HOST: '127.0.0.1',
         // Orchestration tests walk phases with the dry-run executor unless a test asks for the forge.
         DEFAULT_EXECUTOR: 'dry-run',
+        JWT_SECRET: this.secret,
+        JWT_AUDIENCE: E2E_AUDIENCE,
+        RATE_LIMIT_READ_PER_SUBJECT: '1000000',
+        RATE_LIMIT_READ_PER_IP: '1000000',
+        RATE_LIMIT_WRITE_PER_SUBJECT: '1000000',
+        RATE_LIMIT_WRITE_PER_IP: '1000000',
         ...env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],

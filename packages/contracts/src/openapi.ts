@@ -1,6 +1,7 @@
 import { OpenAPIRegistry, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
 import { PIPELINE_PHASES } from './enums';
+import { ApiKeyCreateRequest, ApiKeyCreated, ApiKeyInfo, ApiKeyRevoked, AuditPage, AuditQuery, WhoAmIResponse } from './auth';
 import { ErrorBody } from './errors';
 import { PHASE_CONFIG_SCHEMAS } from './phase-config';
 import {
@@ -53,6 +54,11 @@ function makeNamedSchemas() {
     ConfigPresetResponse,
     ExecutionHistory,
     HealthResponse,
+    ApiKeyCreateRequest,
+    ApiKeyInfo,
+    ApiKeyCreated,
+    AuditPage,
+    WhoAmIResponse,
     /** Documentation of `config.<phase>` (the start body keeps `config` an open object). */
     PhaseConfigs: z
       .object(Object.fromEntries(PIPELINE_PHASES.map((p) => [p, PHASE_CONFIG_SCHEMAS[p].optional()])))
@@ -67,10 +73,13 @@ function namedSchemas() {
   return named;
 }
 
-type ErrorStatus = 400 | 404 | 413 | 422 | 503;
+type ErrorStatus = 400 | 401 | 403 | 404 | 413 | 422 | 429 | 503;
 const ERROR_TEXT: Record<ErrorStatus, string> = {
   400: 'Malformed JSON (`MALFORMED_JSON`) or an action not allowed in the session status (`INVALID_STATE_TRANSITION`)',
-  404: 'Unknown session, checkpoint, preset or route',
+  401: 'No credential, or an invalid, expired or revoked one (`UNAUTHENTICATED`, with `WWW-Authenticate`)',
+  403: "The caller's roles lack the permission this route needs (`FORBIDDEN`)",
+  404: "Unknown session, checkpoint, preset or route — also another tenant's (no existence leak)",
+  429: 'Rate limit exceeded (`RATE_LIMITED`, with `Retry-After` and `RateLimit-*` headers)',
   413: 'Body over the size limit (`PAYLOAD_TOO_LARGE`)',
   422: 'Body, query or path failed validation (`VALIDATION_ERROR`; `details` names each bad field)',
   503: 'Redis is unavailable (`UNAVAILABLE`, with `Retry-After`)',
@@ -82,8 +91,17 @@ export function buildOpenApiRegistry(): OpenAPIRegistry {
   const s = namedSchemas();
   const error = s.ErrorBody;
   const json = (schema: z.ZodType, description: string) => ({ description, content: { 'application/json': { schema } } });
+  /** Errors of a protected route: its own plus 401, 403, 429 and 503. */
   const errors = (...statuses: ErrorStatus[]) =>
-    Object.fromEntries([...statuses, 503 as const].map((s) => [s, json(error, ERROR_TEXT[s])]));
+    Object.fromEntries([...statuses, 401 as const, 403 as const, 429 as const, 503 as const].sort().map((s) => [s, json(error, ERROR_TEXT[s])]));
+  const publicErrors = (...statuses: ErrorStatus[]) => Object.fromEntries([...statuses, 503 as const].map((s) => [s, json(error, ERROR_TEXT[s])]));
+  registry.registerComponent('securitySchemes', 'bearer', {
+    type: 'http',
+    scheme: 'bearer',
+    bearerFormat: 'JWT or API key',
+    description: 'A JWT from your identity provider (HS256/RS256/ES256; claims `sub`, `tenant`, `roles`) or an API key (`afk_…`).',
+  });
+  registry.registerComponent('securitySchemes', 'apiKey', { type: 'apiKey', in: 'header', name: 'X-Api-Key', description: 'An API key (`afk_…`).' });
   const body = (schema: z.ZodType) => ({ required: true, content: { 'application/json': { schema } } });
   const sessionParam = z.object({ session_id: z.string().min(1).max(128) });
 
@@ -161,7 +179,7 @@ export function buildOpenApiRegistry(): OpenAPIRegistry {
     method: 'get',
     path: `${p}/presets`,
     summary: 'Names of the built-in and saved presets',
-    responses: { 200: json(z.array(z.string()), 'Preset names') },
+    responses: { 200: json(z.array(z.string()), 'Preset names'), ...errors() },
   });
   registry.registerPath({
     method: 'get',
@@ -188,25 +206,63 @@ export function buildOpenApiRegistry(): OpenAPIRegistry {
     method: 'get',
     path: `${p}/health`,
     summary: 'Measured health (answers 200 even when degraded)',
+    security: [],
     responses: { 200: json(health, 'Health') },
   });
   registry.registerPath({
     method: 'get',
     path: '/api/v1/info',
     summary: 'API name, version, features and endpoints',
+    security: [],
     responses: { 200: json(InfoResponse, 'Info') },
   });
   registry.registerPath({
     method: 'get',
     path: '/health/live',
     summary: 'Liveness: the process serves HTTP',
+    security: [],
     responses: { 200: json(z.object({ status: z.literal('ok') }), 'Alive') },
   });
   registry.registerPath({
     method: 'get',
     path: '/health/ready',
     summary: 'Readiness: Redis answers PING',
-    responses: { 200: json(z.object({ status: z.literal('ready') }), 'Ready'), ...errors() },
+    security: [],
+    responses: { 200: json(z.object({ status: z.literal('ready') }), 'Ready'), ...publicErrors() },
+  });
+  registry.registerPath({
+    method: 'get',
+    path: '/api/v1/auth/whoami',
+    summary: 'Who the credential identifies: subject, tenant, roles, permissions (any valid credential)',
+    responses: { 200: json(s.WhoAmIResponse, 'The caller'), ...errors() },
+  });
+  registry.registerPath({
+    method: 'post',
+    path: '/api/v1/auth/api-keys',
+    summary: 'Create an API key (admin). The key is in this answer only; only its SHA-256 is stored.',
+    request: { body: body(s.ApiKeyCreateRequest) },
+    responses: { 201: json(s.ApiKeyCreated, 'Key created'), ...errors(400, 413, 422) },
+  });
+  registry.registerPath({
+    method: 'get',
+    path: '/api/v1/auth/api-keys',
+    summary: 'List API keys (admin; no secrets), newest first',
+    request: { query: z.object({ tenant: z.string().optional() }) },
+    responses: { 200: json(z.array(s.ApiKeyInfo), 'Keys'), ...errors(422) },
+  });
+  registry.registerPath({
+    method: 'delete',
+    path: '/api/v1/auth/api-keys/{key_id}',
+    summary: 'Revoke an API key (admin); effective on the next request on every replica',
+    request: { params: z.object({ key_id: z.string() }) },
+    responses: { 200: json(ApiKeyRevoked, 'Key revoked'), ...errors(404) },
+  });
+  registry.registerPath({
+    method: 'get',
+    path: '/api/v1/audit',
+    summary: 'Page through the audit log (admin), newest first, with filters',
+    request: { query: AuditQuery },
+    responses: { 200: json(s.AuditPage, 'One page of entries'), ...errors(422) },
   });
   return registry;
 }
@@ -236,6 +292,7 @@ export function buildOpenApiDocument(opts: OpenApiOptions): OpenApiDocument {
         description: 'Run, steer, checkpoint and watch multi-phase model-building pipelines. Every non-2xx body has the `ErrorBody` shape.',
       },
       ...(opts.servers ? { servers: opts.servers } : {}),
+      security: [{ bearer: [] }, { apiKey: [] }],
     }) as OpenApiDocument;
     documents.set(cacheKey, doc);
   }

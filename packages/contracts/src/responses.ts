@@ -213,6 +213,10 @@ export const HealthResponse = z.object({
   process_memory_mb: z.number().min(0),
   /** Per phase queue: job counts and how long the oldest waiting job has waited (null: none waits). */
   queues: z.record(z.string(), QueueStats).optional(),
+  /** Whether requests need credentials (AUTH_MODE). */
+  auth: z.enum(['on', 'off']).optional(),
+  /** Audit entries this replica failed to write since it started (each is also logged). */
+  audit_write_failures: z.int().min(0).optional(),
 });
 export type HealthResponse = z.infer<typeof HealthResponse>;
 

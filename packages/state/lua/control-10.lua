@@ -5,7 +5,8 @@
   ARGV[1] action  ARGV[2] allowed-from statuses, comma separated  ARGV[3] target status
   ARGV[4] now ISO  ARGV[5] now ms  ARGV[6] channel  ARGV[7] stream maxlen  ARGV[8] reason
   ARGV[9] control channel: the worker running the phase hears the action there, whichever replica
-  ARGV[10] '1' when the action was forced (resume past a failed blocking quality gate)
+  ARGV[10] tenant scope of the caller ('*' = every tenant): another tenant's session is not_found
+  ARGV[11] '1' when the action was forced (resume past a failed blocking quality gate)
   Returns {'not_found'} | {'invalid', from} | {'gate_blocked', from} | {'ok', from, to, enqueue ('1'|''), run_gen, current_phase}
 ]]
 --@include emit
@@ -15,10 +16,11 @@ local nowIso, nowMs, channel, maxlen, reason = ARGV[4], ARGV[5], ARGV[6], ARGV[7
 local s = redis.call('HMGET', KEYS[1], 'status', 'session_id', 'current_phase', 'parked', 'run_gen', 'phases', 'phase_progress')
 local status = s[1]
 if not status then return {'not_found'} end
+if ARGV[10] ~= '*' and (redis.call('HGET', KEYS[1], 'tenant') or 'default') ~= ARGV[10] then return {'not_found'} end
 if not string.find(',' .. allowed .. ',', ',' .. status .. ',', 1, true) then return {'invalid', status} end
 local sessionId, current, parked, gen = s[2], s[3] or '', s[4], s[5]
 local gateBlocked = redis.call('HGET', KEYS[1], 'gate_blocked') == '1'
-if action == 'resume' and gateBlocked and ARGV[10] ~= '1' then return {'gate_blocked', status} end
+if action == 'resume' and gateBlocked and ARGV[11] ~= '1' then return {'gate_blocked', status} end
 local phases = cjson.decode(s[6])
 local pKey = current ~= '' and phaseKey(current) or nil
 local enqueue = ''

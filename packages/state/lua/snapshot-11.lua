@@ -3,8 +3,11 @@
   its requested phases, and its agents. (A MULTI of eleven HGETALLs costs Redis and the client
   eleven commands and replies; this is one.)
   KEYS: session, events, 8 phase hashes (canonical order), agents
-  Returns {} when the session does not exist, else {session, {phase, hash}..., agents} as flat arrays.
+  ARGV[1] tenant scope: the reader's tenant, or '*' (admin: every tenant)
+  Returns {} when the session does not exist or belongs to another tenant (indistinguishable on
+  purpose), else {session, {phase, hash}..., agents} as flat arrays.
 ]]
+if ARGV[1] ~= '*' and (redis.call('HGET', KEYS[1], 'tenant') or 'default') ~= ARGV[1] then return {} end
 local session = redis.call('HGETALL', KEYS[1])
 if #session == 0 then return {} end
 local PHASES = {'cognate', 'evomerge', 'quietstar', 'bitnet', 'training', 'baking', 'adas', 'compression'}

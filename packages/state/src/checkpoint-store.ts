@@ -3,6 +3,7 @@ import type { ArtifactRef, CheckpointResponse, PipelinePhase } from '@agent-forg
 import type { Redis } from 'ioredis';
 import { Keys } from './keys';
 import { SessionStore, type SessionSnapshot } from './session-store';
+import { ALL_TENANTS, DEFAULT_TENANT, inScope, type TenantScope } from './tenant';
 
 export interface SaveCheckpointOptions {
   name: string | null;
@@ -15,6 +16,7 @@ export interface SaveCheckpointOptions {
 interface StoredCheckpoint {
   checkpoint_id: string;
   session_id: string;
+  tenant: string;
   name: string;
   phase: string;
   created_at: string;
@@ -38,9 +40,11 @@ export class CheckpointStore {
     private readonly sessions: SessionStore,
   ) {}
 
-  async save(sessionId: string, opts: SaveCheckpointOptions): Promise<CheckpointResponse | null> {
-    const snap = await this.sessions.snapshot(sessionId);
+  /** Save a checkpoint of a session visible in `scope`; null when it is not (missing or another tenant's). */
+  async save(sessionId: string, opts: SaveCheckpointOptions, scope: TenantScope): Promise<CheckpointResponse | null> {
+    const snap = await this.sessions.snapshot(sessionId, scope);
     if (!snap) return null;
+    const tenant = snap.session.tenant || DEFAULT_TENANT;
     const checkpointId = randomUUID();
     const at = new Date();
     const stored: SessionSnapshot = {
@@ -59,6 +63,7 @@ export class CheckpointStore {
     const record: StoredCheckpoint = {
       checkpoint_id: checkpointId,
       session_id: sessionId,
+      tenant,
       name: opts.name ?? '',
       phase,
       created_at: at.toISOString(),
@@ -77,16 +82,24 @@ export class CheckpointStore {
       .hset(this.keys.session(sessionId), 'last_checkpoint', checkpointId);
     if (ttl > 0) tx.pexpire(this.keys.checkpoint(sessionId, checkpointId), ttl).pexpire(this.keys.sessionCheckpoints(sessionId), ttl);
     await tx.exec();
-    if (ttl > 0) await this.redis.set(this.keys.checkpointOwner(checkpointId), sessionId, 'PX', ttl);
-    else await this.redis.set(this.keys.checkpointOwner(checkpointId), sessionId);
+    // Owner keys — global for admins, per tenant for the tenant's own lookups — expire with the session.
+    for (const key of [this.keys.checkpointOwner(checkpointId), this.keys.tenantCheckpointOwner(tenant, checkpointId)]) {
+      if (ttl > 0) await this.redis.set(key, sessionId, 'PX', ttl);
+      else await this.redis.set(key, sessionId);
+    }
     return toResponse(record);
   }
 
-  async get(checkpointId: string): Promise<{ response: CheckpointResponse; snapshot: SessionSnapshot } | null> {
-    const sessionId = await this.redis.get(this.keys.checkpointOwner(checkpointId));
+  /**
+   * A checkpoint by id within `scope`: a tenant looks it up among its own owner keys only, so
+   * another tenant's checkpoint id is simply unknown; the record's own tenant is checked as well.
+   */
+  async get(checkpointId: string, scope: TenantScope): Promise<{ response: CheckpointResponse; snapshot: SessionSnapshot } | null> {
+    const ownerKey = scope === ALL_TENANTS ? this.keys.checkpointOwner(checkpointId) : this.keys.tenantCheckpointOwner(scope, checkpointId);
+    const sessionId = await this.redis.get(ownerKey);
     if (!sessionId) return null;
     const record = (await this.redis.hgetall(this.keys.checkpoint(sessionId, checkpointId))) as unknown as StoredCheckpoint;
-    if (!record.snapshot) return null;
+    if (!record.snapshot || !inScope(scope, record.tenant)) return null;
     return { response: toResponse(record), snapshot: JSON.parse(record.snapshot) as SessionSnapshot };
   }
 
@@ -97,18 +110,19 @@ export class CheckpointStore {
   async prune(sessionId: string, keep: number): Promise<string[]> {
     const old = await this.redis.zrange(this.keys.sessionCheckpoints(sessionId), '0', String(-(keep + 1)));
     if (old.length === 0) return [];
+    const tenant = (await this.sessions.tenantOf(sessionId)) ?? DEFAULT_TENANT;
     const tx = this.redis.multi().zrem(this.keys.sessionCheckpoints(sessionId), ...old);
     for (const id of old) tx.del(this.keys.checkpoint(sessionId, id));
     await tx.exec();
     // One slot per owner key (Redis Cluster): one UNLINK each, never a multi-key UNLINK.
-    await Promise.all(old.map((id) => this.redis.unlink(this.keys.checkpointOwner(id))));
+    await Promise.all(old.flatMap((id) => [this.redis.unlink(this.keys.checkpointOwner(id)), this.redis.unlink(this.keys.tenantCheckpointOwner(tenant, id))]));
     return old;
   }
 
   /** URIs of every artifact the session still needs: its live phases' and its retained checkpoints'. */
   async referencedArtifacts(sessionId: string): Promise<Set<string>> {
     const uris = new Set<string>();
-    const live = await this.sessions.snapshot(sessionId);
+    const live = await this.sessions.snapshot(sessionId, ALL_TENANTS);
     if (live) for (const uri of artifactRefs(live).keys()) uris.add(uri);
     const ids = await this.redis.zrange(this.keys.sessionCheckpoints(sessionId), '0', '-1');
     for (const id of ids) {
@@ -119,15 +133,22 @@ export class CheckpointStore {
     return uris;
   }
 
-  async listForSession(sessionId: string): Promise<CheckpointResponse[]> {
+  /**
+   * A session's checkpoints, newest first; null when the session is not visible in `scope` (it does
+   * not exist and has no checkpoints, or it belongs to another tenant).
+   */
+  async listForSession(sessionId: string, scope: TenantScope): Promise<CheckpointResponse[] | null> {
     const ids = await this.redis.zrevrange(this.keys.sessionCheckpoints(sessionId), 0, -1);
     const out: CheckpointResponse[] = [];
+    let owner = await this.sessions.tenantOf(sessionId);
     for (const id of ids) {
-      const fields = await this.redis.hmget(this.keys.checkpoint(sessionId, id), 'checkpoint_id', 'session_id', 'name', 'phase', 'created_at', 'size_bytes', 'model_included', 'swarm_included', 'path');
+      const fields = await this.redis.hmget(this.keys.checkpoint(sessionId, id), 'checkpoint_id', 'session_id', 'name', 'phase', 'created_at', 'size_bytes', 'model_included', 'swarm_included', 'path', 'tenant');
       if (!fields[0]) continue;
-      const [checkpoint_id, session_id, name, phase, created_at, size_bytes, model_included, swarm_included, path] = fields as string[];
-      out.push(toResponse({ checkpoint_id, session_id, name, phase, created_at, size_bytes, model_included, swarm_included, path, snapshot: '' } as StoredCheckpoint));
+      const [checkpoint_id, session_id, name, phase, created_at, size_bytes, model_included, swarm_included, path, tenant] = fields as string[];
+      owner ??= tenant || DEFAULT_TENANT;
+      out.push(toResponse({ checkpoint_id, session_id, tenant, name, phase, created_at, size_bytes, model_included, swarm_included, path, snapshot: '' } as StoredCheckpoint));
     }
+    if (owner === null || !inScope(scope, owner)) return null;
     return out;
   }
 }

@@ -48,12 +48,13 @@ export function parseEventMessage(message: string): EventEnvelope | null {
 }
 
 /**
- * The frame a client receives for a stored event: the envelope JSON with `event_id` and `epoch`
- * first, exactly as the emit script publishes it (so replayed and live copies look alike).
+ * The frame a client receives for a stored event: the envelope JSON with `event_id`, `epoch` and
+ * (when known) `tenant` first, exactly as the emit script publishes it (so replayed and live
+ * copies look alike).
  */
-export function stampEvent(id: string, epoch: string, payload: string): string {
+export function stampEvent(id: string, epoch: string, payload: string, tenant?: string): string {
   const body = payload.slice(payload.indexOf('{') + 1).trimStart();
-  const head = `{"event_id":${JSON.stringify(id)},"epoch":${JSON.stringify(epoch)}`;
+  const head = `{"event_id":${JSON.stringify(id)},"epoch":${JSON.stringify(epoch)}${tenant === undefined ? '' : `,"tenant":${JSON.stringify(tenant)}`}`;
   return body.startsWith('}') ? head + body : `${head},${body}`;
 }
 
@@ -67,6 +68,8 @@ export interface StreamPage {
   latestId: string | null;
   /** The stream's epoch ("" while the session hash has none). */
   epoch: string;
+  /** The owning tenant (absent for a session from before tenants, or one that is gone). */
+  tenant?: string;
   /**
    * Whether entries were ever removed from the stream (trimmed by MAXLEN): `entries-added` is
    * more than the length. False for a missing stream. With nothing removed, a reader before the
@@ -115,6 +118,7 @@ export class EventReader {
     tx.xrange(key, '-', '+', 'COUNT', 1);
     tx.xrevrange(key, '+', '-', 'COUNT', 1);
     tx.hget(this.keys.session(sessionId), 'events_epoch');
+    tx.hget(this.keys.session(sessionId), 'tenant');
     tx.xinfo('STREAM', key);
     const results = (await tx.exec()) ?? [];
     const info = results.pop();
@@ -124,7 +128,7 @@ export class EventReader {
     });
     type Rows = Array<[string, string[]]>;
     const rows = (wantEntries ? values.shift() : []) as Rows;
-    const [oldest, latest, epoch] = values as [Rows, Rows, string | null];
+    const [oldest, latest, epoch, tenant] = values as [Rows, Rows, string | null, string | null];
     const entries: StreamPage['entries'] = [];
     for (const [id, fields] of rows) {
       const idx = fields.indexOf('e');
@@ -139,7 +143,7 @@ export class EventReader {
     };
     const added = field('entries-added');
     const trimmed = fields !== null && (added === null || added > (field('length') ?? 0));
-    return { entries, oldestId: oldest[0]?.[0] ?? null, latestId: latest[0]?.[0] ?? null, epoch: epoch ?? '', trimmed };
+    return { entries, oldestId: oldest[0]?.[0] ?? null, latestId: latest[0]?.[0] ?? null, epoch: epoch ?? '', ...(tenant ? { tenant } : {}), trimmed };
   }
 
   /** The oldest retained event id (null when the stream is empty or gone). */

@@ -1,4 +1,5 @@
 import type { PipelinePhase } from '@agent-forge/contracts';
+import { assertTenant } from './tenant';
 
 /**
  * Every Redis key and channel name of Agent Forge. All keys of one session share the hash tag
@@ -34,8 +35,8 @@ export class Keys {
     return `${this.s(sessionId)}:checkpoint:${checkpointId}`;
   }
   /**
-   * checkpoint id → session id, so a checkpoint can be loaded by its id alone. One small key per
-   * checkpoint (not one hash) so it can expire with its session.
+   * checkpoint id → session id, so an admin can load a checkpoint by its id alone. One small key
+   * per checkpoint (not one hash) so it can expire with its session.
    */
   checkpointOwner(checkpointId: string): string {
     return `${this.prefix}:checkpoint-owner:${checkpointId}`;
@@ -44,16 +45,69 @@ export class Keys {
   historyEntries(): string {
     return `${this.prefix}:{history}:entries`;
   }
-  /** All sessions by start time (ms). Shares a hash tag with the records so trimming is one script. */
+  /**
+   * All sessions of every tenant by start time (ms): what an admin lists. Shares a hash tag with
+   * the records and the tenants' histories so recording and trimming is one script.
+   */
   history(): string {
     return `${this.prefix}:{history}`;
   }
-  /** Ids of sessions not yet in a terminal status. */
+  /** Ids of sessions of every tenant not yet in a terminal status. */
   active(): string {
     return `${this.prefix}:active`;
   }
-  presets(): string {
-    return `${this.prefix}:presets`;
+
+  // ── per tenant ──────────────────────────────────────────────────────────────────────────
+  // Everything a tenant may list lives under `<prefix>:tenant:<tenant>:…`, so a tenant's reads
+  // touch only its own indexes (tenant names cannot contain ':' or braces, see TENANT_PATTERN).
+
+  private t(tenant: string): string {
+    assertTenant(tenant);
+    return `${this.prefix}:tenant:${tenant}`;
+  }
+  /** One tenant's sessions by start time (ms); in the `{history}` slot with the other history keys. */
+  tenantHistory(tenant: string): string {
+    assertTenant(tenant);
+    return `${this.prefix}:{history}:tenant:${tenant}`;
+  }
+  /** One tenant's non-terminal sessions. */
+  tenantActive(tenant: string): string {
+    return `${this.t(tenant)}:active`;
+  }
+  /** checkpoint id → session id, for one tenant's checkpoints only (expires with the session). */
+  tenantCheckpointOwner(tenant: string, checkpointId: string): string {
+    return `${this.t(tenant)}:checkpoint-owner:${checkpointId}`;
+  }
+  /** One tenant's saved presets (name → JSON) and built-in usage records. */
+  tenantPresets(tenant: string): string {
+    return `${this.t(tenant)}:presets`;
+  }
+  /** One tenant's audit entries (a capped stream; the same entries are in `audit()`). */
+  tenantAudit(tenant: string): string {
+    return `${this.t(tenant)}:audit`;
+  }
+  /** One tenant's API key ids by creation time. */
+  tenantApiKeys(tenant: string): string {
+    return `${this.t(tenant)}:apikeys`;
+  }
+
+  // ── security ────────────────────────────────────────────────────────────────────────────
+
+  /** Every audit entry of every tenant (a capped stream). */
+  audit(): string {
+    return `${this.prefix}:audit`;
+  }
+  /** One API key: its hash, tenant, roles, timestamps (never the key itself). */
+  apiKey(keyId: string): string {
+    return `${this.prefix}:apikey:${keyId}`;
+  }
+  /** Every API key id by creation time. */
+  apiKeys(): string {
+    return `${this.prefix}:apikeys`;
+  }
+  /** Key prefix of one rate-limit budget (rate-limiter-flexible appends the limited key). */
+  rateLimit(budget: string): string {
+    return `${this.prefix}:ratelimit:${budget}`;
   }
 
   /** Pub/sub: every event envelope (JSON, with its event_id) — the realtime replicas' doorbell. */

@@ -24,20 +24,21 @@ export class PresetStore {
     return Object.hasOwn(BUILTIN_PRESETS, name);
   }
 
-  async list(): Promise<string[]> {
-    const saved = await this.redis.hkeys(this.keys.presets());
+  /** Built-in names plus the tenant's saved presets (each tenant has its own namespace). */
+  async list(tenant: string): Promise<string[]> {
+    const saved = await this.redis.hkeys(this.keys.tenantPresets(tenant));
     return [...new Set([...Object.keys(BUILTIN_PRESETS), ...saved])];
   }
 
-  async get(name: string): Promise<ConfigPresetResponse | null> {
-    const raw = await this.redis.hget(this.keys.presets(), name);
+  async get(tenant: string, name: string): Promise<ConfigPresetResponse | null> {
+    const raw = await this.redis.hget(this.keys.tenantPresets(tenant), name);
     const stored = raw ? (JSON.parse(raw) as StoredPreset) : null;
     if (this.isBuiltin(name)) {
       const builtin = BUILTIN_PRESETS[name] as PresetConfig;
       return {
         preset_name: name,
         config: builtin,
-        created_at: stored?.created_at ?? (await this.builtinEpoch()),
+        created_at: stored?.created_at ?? (await this.builtinEpoch(tenant)),
         last_used: stored?.last_used ?? null,
         usage_count: stored?.usage_count ?? 0,
         builtin: true,
@@ -48,21 +49,21 @@ export class PresetStore {
   }
 
   /** Save (or replace) a user preset, keeping its usage history. Returns null for a built-in name. */
-  async save(name: string, config: PresetConfig): Promise<ConfigPresetResponse | null> {
+  async save(tenant: string, name: string, config: PresetConfig): Promise<ConfigPresetResponse | null> {
     if (this.isBuiltin(name)) return null;
-    const raw = await runScript<string>(this.redis, 'presetSave', [this.keys.presets()], [name, JSON.stringify(config), new Date().toISOString()]);
+    const raw = await runScript<string>(this.redis, 'presetSave', [this.keys.tenantPresets(tenant)], [name, JSON.stringify(config), new Date().toISOString()]);
     const stored = JSON.parse(raw) as StoredPreset;
     return { preset_name: name, config: stored.config, created_at: stored.created_at, last_used: stored.last_used, usage_count: stored.usage_count, builtin: false };
   }
 
   /** Count a start that used the preset (atomic, so concurrent gateways never lose a count). */
-  async recordUse(name: string): Promise<void> {
-    await runScript(this.redis, 'presetUse', [this.keys.presets()], [name, new Date().toISOString(), this.isBuiltin(name) ? '1' : '0']);
+  async recordUse(tenant: string, name: string): Promise<void> {
+    await runScript(this.redis, 'presetUse', [this.keys.tenantPresets(tenant)], [name, new Date().toISOString(), this.isBuiltin(name) ? '1' : '0']);
   }
 
   /** When the built-ins were "created" for this deployment: the first time anyone asked. */
-  private async builtinEpoch(): Promise<string> {
-    const key = `${this.keys.presets()}:builtin-epoch`;
+  private async builtinEpoch(tenant: string): Promise<string> {
+    const key = `${this.keys.tenantPresets(tenant)}:builtin-epoch`;
     await this.redis.set(key, new Date().toISOString(), 'NX');
     return (await this.redis.get(key)) as string;
   }

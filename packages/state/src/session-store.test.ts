@@ -1,3 +1,4 @@
+import { ALL_TENANTS } from '@agent-forge/state';
 import { type PipelinePhase, type ControlAction, type PipelineStatus, CONTROL_TRANSITIONS } from '@agent-forge/contracts';
 import { randomUUID } from 'node:crypto';
 import { EventReader } from './events';
@@ -14,6 +15,7 @@ async function newSession(phases: PipelinePhase[] = ['cognate', 'evomerge']) {
   const sessionId = randomUUID();
   await store.create({
     sessionId,
+    tenant: 'default',
     phases: [...phases],
     config: {},
     enableMonitoring: true,
@@ -29,12 +31,12 @@ const outcome = { customMetrics: { steps: 3 }, durationSeconds: 1.5, memoryMb: 5
 describe('SessionStore', () => {
   it('creates a session at its first phase, listed as active and in history', async () => {
     const id = await newSession();
-    const snap = await store.snapshot(id);
+    const snap = await store.snapshot(id, ALL_TENANTS);
     const status = toStatusResponse(snap!);
     expect(status.status).toBe('initializing');
     expect(status.current_phase).toBe('cognate');
     expect(status.phases_remaining).toEqual(['cognate', 'evomerge']);
-    expect(await store.activeSessionIds()).toContain(id);
+    expect(await store.activeSessionIds(ALL_TENANTS)).toContain(id);
     expect(await t.redis.zscore(t.keys.history(), id)).not.toBeNull();
   });
 
@@ -42,17 +44,17 @@ describe('SessionStore', () => {
     const id = await newSession();
     expect((await store.startPhase(id, 'cognate', 1, 'w1')).kind).toBe('run');
     expect(await store.progress(id, 'cognate', 1, { percent: 50, metrics: { step: 1 }, message: 'half', memoryMb: 10 })).toBe('running');
-    expect(toStatusResponse((await store.snapshot(id))!).total_progress_percent).toBe(25);
+    expect(toStatusResponse((await store.snapshot(id, ALL_TENANTS))!).total_progress_percent).toBe(25);
     expect(await store.completePhase(id, 'cognate', 1, 'job-a', outcome)).toEqual({ kind: 'next', phase: 'evomerge', runGen: 1 });
     expect(await store.completePhase(id, 'cognate', 1, 'job-a', outcome)).toEqual({ kind: 'dup' });
     expect((await store.startPhase(id, 'cognate', 1, 'w1')).kind).toBe('skip');
     expect((await store.startPhase(id, 'evomerge', 1, 'w1')).kind).toBe('run');
     expect(await store.completePhase(id, 'evomerge', 1, 'job-b', outcome)).toEqual({ kind: 'completed' });
-    const status = toStatusResponse((await store.snapshot(id))!);
+    const status = toStatusResponse((await store.snapshot(id, ALL_TENANTS))!);
     expect(status.status).toBe('completed');
     expect(status.total_progress_percent).toBe(100);
     expect(status.phases_completed).toEqual(['cognate', 'evomerge']);
-    expect(await store.activeSessionIds()).not.toContain(id);
+    expect(await store.activeSessionIds(ALL_TENANTS)).not.toContain(id);
     const events = await reader.readAfter(id);
     expect(events.filter((e) => e.event_type === 'phase_complete').map((e) => e.data.phase)).toEqual(['cognate', 'evomerge']);
     // event ids are the stream ids, strictly increasing
@@ -63,10 +65,10 @@ describe('SessionStore', () => {
   it('parks a paused phase and resumes it in a new run generation', async () => {
     const id = await newSession();
     await store.startPhase(id, 'cognate', 1, 'w1');
-    expect((await store.control(id, 'pause', 'user')).kind).toBe('ok');
+    expect((await store.control(id, 'pause', 'user', ALL_TENANTS)).kind).toBe('ok');
     expect(await store.progress(id, 'cognate', 1, { percent: 60, metrics: {}, message: '', memoryMb: 1 })).toBe('paused');
     expect(await store.park(id, 'cognate', 1, { step: 3 })).toBe('parked');
-    const resumed = await store.control(id, 'resume', 'user');
+    const resumed = await store.control(id, 'resume', 'user', ALL_TENANTS);
     expect(resumed).toMatchObject({ kind: 'ok', to: 'running', enqueue: true, runGen: 2, currentPhase: 'cognate' });
     // the old generation can no longer touch the session
     expect(await store.progress(id, 'cognate', 1, { percent: 70, metrics: {}, message: '', memoryMb: 1 })).toBe('stale');
@@ -77,8 +79,8 @@ describe('SessionStore', () => {
   it('resume before the worker parked lets the running job continue without a second job', async () => {
     const id = await newSession();
     await store.startPhase(id, 'cognate', 1, 'w1');
-    await store.control(id, 'pause', 'user');
-    expect(await store.control(id, 'resume', 'user')).toMatchObject({ kind: 'ok', enqueue: false, runGen: 1 });
+    await store.control(id, 'pause', 'user', ALL_TENANTS);
+    expect(await store.control(id, 'resume', 'user', ALL_TENANTS)).toMatchObject({ kind: 'ok', enqueue: false, runGen: 1 });
     expect(await store.park(id, 'cognate', 1, null)).toBe('continue');
   });
 
@@ -88,7 +90,7 @@ describe('SessionStore', () => {
       for (const action of Object.keys(CONTROL_TRANSITIONS) as ControlAction[]) {
         const id = await newSession();
         await t.redis.hset(t.keys.session(id), 'status', from);
-        const r = await store.control(id, action, 'test');
+        const r = await store.control(id, action, 'test', ALL_TENANTS);
         const rule = CONTROL_TRANSITIONS[action];
         if (rule.from.includes(from)) expect(r).toMatchObject({ kind: 'ok', from, to: rule.to });
         else expect(r).toEqual({ kind: 'invalid', from });
@@ -101,7 +103,7 @@ describe('SessionStore', () => {
     const id = await newSession(['training']);
     await store.startPhase(id, 'training', 1, 'w1');
     expect(await store.failPhase(id, 'training', 1, { code: 'PHASE_FAILED', message: 'boom', durationSeconds: 0.2 })).toBe('failed');
-    const status = toStatusResponse((await store.snapshot(id))!);
+    const status = toStatusResponse((await store.snapshot(id, ALL_TENANTS))!);
     expect(status.status).toBe('failed');
     expect(status.phase_metrics[0]).toMatchObject({ phase: 'training', status: 'failed', error_message: 'boom' });
     const events = await reader.readAfter(id);

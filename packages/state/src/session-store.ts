@@ -14,10 +14,13 @@ import type { Redis } from 'ioredis';
 import { DEFAULT_STREAM_MAXLEN } from './events';
 import { Keys } from './keys';
 import { runScript } from './scripts';
+import { ALL_TENANTS, DEFAULT_TENANT, assertTenant, inScope, type TenantScope } from './tenant';
 import { toHistoryEntry, type DashboardSummary } from './views';
 
 export interface NewSession {
   sessionId: string;
+  /** The tenant that owns the session (and everything made from it). */
+  tenant: string;
   phases: PipelinePhase[];
   config: Record<string, unknown>;
   enableMonitoring: boolean;
@@ -126,9 +129,11 @@ export class SessionStore {
     const at = now();
     const first = input.phases[0];
     if (!first) throw new Error('a session needs at least one phase');
+    assertTenant(input.tenant);
     const tx = this.redis.multi();
     tx.hset(this.keys.session(input.sessionId), {
       session_id: input.sessionId,
+      tenant: input.tenant,
       status: 'initializing',
       phases: JSON.stringify(input.phases),
       current_phase: first,
@@ -161,17 +166,30 @@ export class SessionStore {
     // The indexes live in other Cluster slots than the session (and than each other): separate
     // commands, not one pipeline (ioredis refuses a pipeline whose keys span nodes).
     await Promise.all([
-      this.redis.zadd(this.keys.history(), at.getTime(), input.sessionId),
+      this.redis.pipeline().zadd(this.keys.history(), at.getTime(), input.sessionId).zadd(this.keys.tenantHistory(input.tenant), at.getTime(), input.sessionId).exec(),
       this.redis.sadd(this.keys.active(), input.sessionId),
+      this.redis.sadd(this.keys.tenantActive(input.tenant), input.sessionId),
     ]);
   }
 
-  async exists(sessionId: string): Promise<boolean> {
-    return (await this.redis.exists(this.keys.session(sessionId))) === 1;
+  /** Does the session exist within `scope` (another tenant's reads as missing)? */
+  async exists(sessionId: string, scope: TenantScope): Promise<boolean> {
+    const [status, tenant] = await this.redis.hmget(this.keys.session(sessionId), 'status', 'tenant');
+    return status !== null && inScope(scope, tenant);
   }
 
-  async snapshot(sessionId: string): Promise<SessionSnapshot | null> {
-    const reply = await runScript<unknown[]>(this.redis, 'snapshot', [...this.scriptKeys(sessionId), this.keys.agents(sessionId)], []);
+  /** The owning tenant, or null when the session does not exist. */
+  async tenantOf(sessionId: string): Promise<string | null> {
+    const [status, tenant] = await this.redis.hmget(this.keys.session(sessionId), 'status', 'tenant');
+    return status === null ? null : tenant || DEFAULT_TENANT;
+  }
+
+  /**
+   * A consistent read of the session, or null when it does not exist within `scope`: the tenant
+   * check runs inside the snapshot script, so another tenant's session is never even read out.
+   */
+  async snapshot(sessionId: string, scope: TenantScope): Promise<SessionSnapshot | null> {
+    const reply = await runScript<unknown[]>(this.redis, 'snapshot', [...this.scriptKeys(sessionId), this.keys.agents(sessionId)], [scope]);
     if (reply.length === 0) return null;
     const session = pairsToObject(reply[0] as string[]);
     if (!session.status) return null;
@@ -191,7 +209,11 @@ export class SessionStore {
     return (await this.redis.hget(this.keys.session(sessionId), 'status')) as PipelineStatus | null;
   }
 
-  async control(sessionId: string, action: ControlAction, reason: string, force = false): Promise<ControlResult> {
+  /**
+   * Apply a control action; a session outside `scope` is `not_found` (checked inside the script).
+   * `force` lets `resume` pass a failed blocking quality gate.
+   */
+  async control(sessionId: string, action: ControlAction, reason: string, scope: TenantScope, force = false): Promise<ControlResult> {
     const rule = CONTROL_TRANSITIONS[action];
     const at = now();
     const r = await runScript<string[]>(this.redis, 'control', this.scriptKeys(sessionId), [
@@ -204,6 +226,7 @@ export class SessionStore {
       this.streamMaxLen,
       reason,
       this.keys.controlChannel(),
+      scope,
       force ? '1' : '0',
     ]);
     if (r[0] === 'not_found') return { kind: 'not_found' };
@@ -364,9 +387,10 @@ export class SessionStore {
     if (r[0] === 'busy') return { kind: 'busy', status: r[1] as PipelineStatus };
     const nextPhase = (r[2] || null) as PipelinePhase | null;
     const created = Number(snapshot.session.created_ms) || at.getTime();
+    const tenant = snapshot.session.tenant || DEFAULT_TENANT;
     // Live again: its kept keys no longer expire, and its history comes from the live session.
     // One pipeline per Cluster slot (ioredis refuses a pipeline whose keys span nodes): the
-    // session's own keys, the history pair ({history}), the active set, each checkpoint's owner key.
+    // session's own keys, the history keys ({history}), the active sets, each checkpoint's owner keys.
     const checkpointIds = await this.redis.zrange(this.keys.sessionCheckpoints(sessionId), '0', '-1');
     const sessionSlot = this.redis
       .pipeline()
@@ -374,11 +398,18 @@ export class SessionStore {
       .persist(this.keys.events(sessionId))
       .persist(this.keys.sessionCheckpoints(sessionId));
     for (const id of checkpointIds) sessionSlot.persist(this.keys.checkpoint(sessionId, id));
+    const active = (key: string) => (nextPhase ? this.redis.sadd(key, sessionId) : this.redis.srem(key, sessionId));
     await Promise.all([
       sessionSlot.exec(),
-      this.redis.pipeline().zadd(this.keys.history(), created, sessionId).hdel(this.keys.historyEntries(), sessionId).exec(),
-      nextPhase ? this.redis.sadd(this.keys.active(), sessionId) : this.redis.srem(this.keys.active(), sessionId),
-      ...checkpointIds.map((id) => this.redis.persist(this.keys.checkpointOwner(id))),
+      this.redis
+        .pipeline()
+        .zadd(this.keys.history(), created, sessionId)
+        .zadd(this.keys.tenantHistory(tenant), created, sessionId)
+        .hdel(this.keys.historyEntries(), sessionId)
+        .exec(),
+      active(this.keys.active()),
+      active(this.keys.tenantActive(tenant)),
+      ...checkpointIds.flatMap((id) => [this.redis.persist(this.keys.checkpointOwner(id)), this.redis.persist(this.keys.tenantCheckpointOwner(tenant, id))]),
     ]);
     if (!nextPhase) await this.finalize(sessionId);
     return { kind: 'ok', runGen: Number(r[1]), nextPhase };
@@ -389,9 +420,10 @@ export class SessionStore {
    * (it outlives the session), and every key of the session expires after the retention period.
    */
   async finalize(sessionId: string): Promise<void> {
-    await this.redis.srem(this.keys.active(), sessionId);
-    const snap = await this.snapshot(sessionId);
+    await this.dropActive(sessionId);
+    const snap = await this.snapshot(sessionId, ALL_TENANTS);
     if (!snap || !isTerminalStatus(snap.session.status as PipelineStatus)) return;
+    const tenant = snap.session.tenant || DEFAULT_TENANT;
     const ttlMs = this.retentionSeconds * 1000;
     const checkpointIds = await this.redis.zrange(this.keys.sessionCheckpoints(sessionId), '0', '-1');
     const tx = this.redis.multi();
@@ -399,21 +431,28 @@ export class SessionStore {
     for (const id of checkpointIds) tx.pexpire(this.keys.checkpoint(sessionId, id), ttlMs);
     await tx.exec();
     // Each owner key is in a slot of its own (Cluster): separate commands, not one pipeline.
-    await Promise.all(checkpointIds.map((id) => this.redis.pexpire(this.keys.checkpointOwner(id), ttlMs)));
+    await Promise.all(
+      checkpointIds.flatMap((id) => [this.redis.pexpire(this.keys.checkpointOwner(id), ttlMs), this.redis.pexpire(this.keys.tenantCheckpointOwner(tenant, id), ttlMs)]),
+    );
     // History outlives the session and is capped in count: the oldest records beyond the cap go.
-    await runScript(this.redis, 'recordHistory', [this.keys.history(), this.keys.historyEntries()], [
+    await runScript(this.redis, 'recordHistory', [this.keys.history(), this.keys.historyEntries(), this.keys.tenantHistory(tenant)], [
       sessionId,
-      JSON.stringify(toHistoryEntry(snap)),
+      JSON.stringify({ ...toHistoryEntry(snap), tenant }),
       this.historyMax,
     ]);
   }
 
-  /** The history record of a session: from the live session, else the record kept after it expired. */
-  async historyEntry(sessionId: string): Promise<ExecutionHistory | null> {
-    const snap = await this.snapshot(sessionId);
+  /**
+   * The history record of a session within `scope`: from the live session, else the record kept
+   * after it expired (which remembers its tenant, so scoping still holds).
+   */
+  async historyEntry(sessionId: string, scope: TenantScope): Promise<ExecutionHistory | null> {
+    const snap = await this.snapshot(sessionId, scope);
     if (snap) return toHistoryEntry(snap);
     const raw = await this.redis.hget(this.keys.historyEntries(), sessionId);
-    return raw ? (JSON.parse(raw) as ExecutionHistory) : null;
+    if (!raw) return null;
+    const { tenant, ...entry } = JSON.parse(raw) as ExecutionHistory & { tenant?: string };
+    return inScope(scope, tenant ?? DEFAULT_TENANT) ? entry : null;
   }
 
   async setField(sessionId: string, field: string, value: string | number): Promise<void> {
@@ -437,15 +476,24 @@ export class SessionStore {
 
   // ── indexes ─────────────────────────────────────────────────────────────────────────────
 
-  async activeSessionIds(): Promise<string[]> {
-    return this.redis.smembers(this.keys.active());
+  /** A session left the active set: out of the global and its tenant's index (idempotent). */
+  private async dropActive(sessionId: string): Promise<void> {
+    const tenant = (await this.redis.hget(this.keys.session(sessionId), 'tenant')) || DEFAULT_TENANT;
+    // Different Cluster slots: separate commands, not one pipeline.
+    await Promise.all([this.redis.srem(this.keys.active(), sessionId), this.redis.srem(this.keys.tenantActive(tenant), sessionId)]);
   }
 
-  /** Session ids newest first, in pages (history is filtered by the caller before the limit). */
-  async *historyIds(pageSize = 100): AsyncGenerator<string> {
+  /** Non-terminal sessions of `scope` (one tenant's own index, or every tenant's). */
+  async activeSessionIds(scope: TenantScope): Promise<string[]> {
+    return this.redis.smembers(scope === ALL_TENANTS ? this.keys.active() : this.keys.tenantActive(scope));
+  }
+
+  /** Session ids of `scope` newest first, in pages (history is filtered by the caller before the limit). */
+  async *historyIds(scope: TenantScope, pageSize = 100): AsyncGenerator<string> {
+    const key = scope === ALL_TENANTS ? this.keys.history() : this.keys.tenantHistory(scope);
     let offset = 0;
     for (;;) {
-      const ids = await this.redis.zrevrange(this.keys.history(), offset, offset + pageSize - 1);
+      const ids = await this.redis.zrevrange(key, offset, offset + pageSize - 1);
       for (const id of ids) yield id;
       if (ids.length < pageSize) return;
       offset += pageSize;
@@ -454,12 +502,13 @@ export class SessionStore {
 
   /** The compact live view dashboards show; null when the session is unknown. */
   async summary(sessionId: string): Promise<DashboardSummary | null> {
-    const [status, phase, progress, agents] = await this.redis.hmget(
+    const [status, phase, progress, agents, tenant] = await this.redis.hmget(
       this.keys.session(sessionId),
       'status',
       'current_phase',
       'total_progress',
       'active_agents',
+      'tenant',
     );
     const parsed = PipelineStatus.safeParse(status);
     if (!parsed.success) return null;
@@ -467,6 +516,7 @@ export class SessionStore {
     const pct = Number(progress);
     const agentCount = Number(agents);
     return {
+      tenant: tenant || DEFAULT_TENANT,
       status: parsed.data,
       current_phase: current.success ? current.data : null,
       // Same rule as the status view: a completed run is 100 % whatever the last step said.

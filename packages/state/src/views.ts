@@ -142,6 +142,8 @@ export function toHistoryEntry(snap: SessionSnapshot, nowMs = Date.now()): Execu
 }
 
 export interface DashboardSummary {
+  /** The owning tenant (frames about the session go only to sockets that may see it). */
+  tenant?: string;
   status: PipelineStatus;
   current_phase: PipelinePhase | null;
   progress_percent: number;

@@ -1,3 +1,4 @@
+import { ALL_TENANTS } from '@agent-forge/state';
 import { CheckpointResponse, ConfigPresetResponse } from '@agent-forge/contracts';
 import { phaseJobId } from '@agent-forge/engine';
 import request from 'supertest';
@@ -129,7 +130,7 @@ describe('presets', () => {
     const status = (await request(app).get(`${P}/status/${id}`)).body;
     expect(status.phases).toEqual(['training', 'baking']);
     expect((await request(app).get(`${P}/swarm/${id}`)).body).toMatchObject({ topology: 'ring', max_agents: 3 });
-    const snap = await sessions.snapshot(id);
+    const snap = await sessions.snapshot(id, ALL_TENANTS);
     expect(JSON.parse(snap!.session.config!).training.batch_size).toBe(16);
     expect(snap!.session.preset).toBe('my.preset-1');
     expect((await request(app).get(`${P}/preset/my.preset-1`)).body.usage_count).toBe(1);
@@ -151,7 +152,7 @@ describe('presets', () => {
   it('merges request config over the preset config and validates the result', async () => {
     await request(app).post(`${P}/preset/save`).send({ preset_name: 'train', config: { phases: ['training'], config: { training: { batch_size: 16, epochs: 2 } } } }).expect(200);
     const id = (await request(app).post(`${P}/start`).send({ preset: 'train', config: { training: { epochs: 5 } } }).expect(200)).body.session_id;
-    const cfg = JSON.parse((await sessions.snapshot(id))!.session.config!);
+    const cfg = JSON.parse((await sessions.snapshot(id, ALL_TENANTS))!.session.config!);
     expect(cfg.training).toMatchObject({ batch_size: 16, epochs: 5 });
     const bad = await request(app).post(`${P}/start`).send({ preset: 'train', config: { training: { batch_size: 0 } } });
     expect(expectError(bad, 422, 'VALIDATION_ERROR')).toHaveProperty(['config.training.batch_size']);

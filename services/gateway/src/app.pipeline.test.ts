@@ -1,6 +1,6 @@
 import { StatusResponse, SwarmStatus, QualityGateResponse, ControlResponse, type PipelinePhase } from '@agent-forge/contracts';
 import { phaseJobId } from '@agent-forge/engine';
-import { EventReader } from '@agent-forge/state';
+import { ALL_TENANTS, EventReader } from '@agent-forge/state';
 import request from 'supertest';
 import { expectError } from './test-expect';
 import { createTestGateway } from './test-support';
@@ -59,7 +59,7 @@ describe('POST /start', () => {
 
   it('keeps unknown config keys and fills documented defaults (what the worker reads)', async () => {
     const id = await start({ phases: ['cognate', 'training'], config: { cognate: { foo: 'bar', base_models: ['m1'] }, training: { batch_size: 8 }, my_knob: 3 } });
-    const snap = await sessions.snapshot(id);
+    const snap = await sessions.snapshot(id, ALL_TENANTS);
     const config = JSON.parse(snap!.session.config!) as Record<string, Record<string, unknown>>;
     expect(config.cognate).toMatchObject({ foo: 'bar', base_models: ['m1'], init_strategy: 'xavier_uniform' });
     expect(config.training).toMatchObject({ batch_size: 8, learning_rate: 0.001 });

@@ -9,7 +9,7 @@ import request from 'supertest';
 import { createGatewayApp } from './app';
 import { loadConfig } from './config';
 import { expectError } from './test-expect';
-import { createTestGateway } from './test-support';
+import { createTestGateway, testEnv, withDefaultToken } from './test-support';
 
 const gw = createTestGateway('gw-sys');
 const { app } = gw;
@@ -173,8 +173,8 @@ describe('when Redis is down', () => {
   dead.on('error', () => undefined);
   const keys = new Keys('t-gw-down');
   const queues = new PhaseQueues({ host: '127.0.0.1', port: 1, maxRetriesPerRequest: 0, retryStrategy: () => 200 }, keys);
-  const config = loadConfig({ REDIS_URL: 'redis://127.0.0.1:1', AF_KEY_PREFIX: 't-gw-down' });
-  const downApp = createGatewayApp({ redis: dead, keys, queues, logger, config, startedAt: Date.now() });
+  const config = loadConfig({ REDIS_URL: 'redis://127.0.0.1:1', AF_KEY_PREFIX: 't-gw-down', ...testEnv(gw.secret) });
+  const downApp = withDefaultToken(createGatewayApp({ redis: dead, keys, queues, logger, config, startedAt: Date.now() }), () => gw.token());
   afterAll(async () => {
     dead.disconnect();
     await queues.close();

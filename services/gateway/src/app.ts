@@ -1,77 +1,74 @@
-import { API_PREFIX } from '@agent-forge/contracts';
-import express, { type Application, type RequestHandler } from 'express';
+import type { Application, RequestHandler } from 'express';
+import express from 'express';
 import helmet from 'helmet';
-import type { IncomingMessage } from 'node:http';
-import { pinoHttp } from 'pino-http';
-import { createContext, type GatewayDeps } from './context';
-import { cors } from './cors';
-import { ValidationError, errorHandler, notFoundHandler } from './errors';
-import { QUEUE_DASHBOARD_PATH, httpMetrics, metricsHandler, queueDashboard } from './observability';
-import { genReqId } from './request-id';
-import { checkpointRoutes } from './routes/checkpoints';
-import { pipelineRoutes } from './routes/pipeline';
-import { presetRoutes } from './routes/presets';
-import { systemRoutes } from './routes/system';
+import { accessLog } from './access-log';
+import { jsonBody } from './body';
+import { createContext, type GatewayContext, type GatewayDeps } from './context';
+import { corsMiddleware } from './cors';
+import { errorHandler, notFoundHandler } from './errors';
+import { ROUTES, type RouteSpec } from './route-table';
+import { authHandlers } from './routes/auth';
+import { checkpointHandlers } from './routes/checkpoints';
+import { pipelineHandlers } from './routes/pipeline';
+import { presetHandlers } from './routes/presets';
+import { systemHandlers } from './routes/system';
+import type { Handlers } from './routes/types';
+import { guard } from './security';
+import { httpMetrics } from './observability';
 
-/**
- * JSON is parsed when the request says so (`application/json`, `*+json`) or says nothing, as
- * FastAPI did; any other content type is refused with a 422 naming the content type.
- */
-function isJsonRequest(req: IncomingMessage): boolean {
-  const type = req.headers['content-type'];
-  if (!type) return true;
-  const mime = (type.split(';')[0] ?? '').trim().toLowerCase();
-  return mime === 'application/json' || mime.endsWith('+json');
+/** Express `trust proxy` from TRUST_PROXY: '' none, a hop count, or a list of addresses/CIDRs. */
+export function trustProxySetting(value: string): boolean | number | string[] {
+  const v = value.trim();
+  if (v === '' || v === 'false') return false;
+  if (/^\d+$/.test(v)) return Number(v);
+  return v.split(',').map((s) => s.trim()).filter(Boolean);
 }
 
-/** A body that was not parsed because of its content type is reported as such (422), not as missing fields. */
-const jsonBodyOnly: RequestHandler = (req, _res, next) => {
-  const hasBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
-  if (req.body === undefined && hasBody && !isJsonRequest(req)) {
-    const type = req.headers['content-type'] ?? '';
-    throw new ValidationError({ body: `expected a JSON object sent as application/json, got ${type}` }, 'request body is not JSON');
-  }
-  next();
-};
+/** Everything a route runs, in order: its guard (unless public), body parsing (if it takes one), its handler. */
+function chain(spec: RouteSpec, handler: RequestHandler | RequestHandler[], ctx: GatewayContext): RequestHandler[] {
+  const out: RequestHandler[] = [];
+  if (spec.access !== 'public') out.push(guard(spec, { auth: ctx.auth, limits: ctx.limits, auditor: ctx.auditor }));
+  if (spec.method === 'post' || spec.method === 'delete') out.push(...jsonBody(ctx.config.BODY_LIMIT_BYTES));
+  out.push(...(Array.isArray(handler) ? handler : [handler]));
+  return out;
+}
 
-/** The gateway's Express app. Stateless: every answer comes from Redis, so replicas are interchangeable. */
+/**
+ * The gateway's Express app. Stateless: every answer comes from Redis, so replicas are
+ * interchangeable. Routes come only from the route table (route-table.ts), each behind the guard
+ * its row describes; a test fails if anything else ever gets registered.
+ */
 export function createGatewayApp(deps: GatewayDeps): Application {
   const ctx = createContext(deps);
   const app = express();
   app.disable('x-powered-by');
+  app.disable('etag');
+  app.set('trust proxy', trustProxySetting(deps.config.TRUST_PROXY));
+  if (!ctx.auth.enabled) deps.logger.warn('AUTH_MODE=off: every request is served as an admin of every tenant. Never run like this outside local development.');
 
-  app.use(
-    pinoHttp({
-      logger: deps.logger,
-      genReqId,
-      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
-      autoLogging: { ignore: (req) => req.url === '/health/live' || req.url === '/health/ready' || req.url === '/metrics' },
-      // One compact line per request; headers (credentials travel there) are never logged.
-      serializers: {
-        req: (req: { id: unknown; method: string; url: string; remoteAddress?: string }) => ({
-          id: req.id,
-          method: req.method,
-          url: req.url,
-          remoteAddress: req.remoteAddress,
-        }),
-        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
-      },
-    }),
-  );
+  app.use(accessLog(deps.logger));
   app.use(
     helmet({
       // Plain-HTTP deployments (dev, behind a TLS proxy) would break Swagger UI's assets if upgraded.
       contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } },
     }),
   );
-  app.use(cors(deps.config.CORS_ORIGINS));
+  const cors = corsMiddleware(deps.config.CORS_ORIGINS);
+  if (cors) app.use(cors);
   app.use(httpMetrics());
-  app.get('/metrics', metricsHandler);
-  if (deps.config.QUEUE_DASHBOARD) app.use(QUEUE_DASHBOARD_PATH, queueDashboard(deps.queues));
-  app.use(express.json({ limit: deps.config.BODY_LIMIT_BYTES, strict: false, type: isJsonRequest }));
 
-  app.use(API_PREFIX, jsonBodyOnly, pipelineRoutes(ctx), checkpointRoutes(ctx), presetRoutes(ctx));
-  app.use(systemRoutes(ctx));
+  const handlers: Handlers = {
+    ...pipelineHandlers(ctx),
+    ...checkpointHandlers(ctx),
+    ...presetHandlers(ctx),
+    ...authHandlers(ctx),
+    ...systemHandlers(ctx),
+  };
+  for (const spec of ROUTES as readonly RouteSpec[]) {
+    const handler = handlers[spec.id as keyof Handlers];
+    if (!handler) throw new Error(`route ${spec.id} has no handler`);
+    app[spec.method](spec.path, ...chain(spec, handler, ctx));
+  }
 
   app.use(notFoundHandler);
   app.use(errorHandler(deps.logger));

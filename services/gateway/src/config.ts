@@ -1,3 +1,4 @@
+import { auditEnv, authEnv, tlsEnv } from '@agent-forge/auth';
 import { commonEnv, envBoolean, envPort, parseEnv, retentionEnv } from '@agent-forge/runtime';
 import { z } from 'zod';
 
@@ -25,9 +26,29 @@ export const GatewayEnv = z.object({
   RETRY_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(3),
   RETRY_BACKOFF_MS: z.coerce.number().int().min(0).max(3_600_000).default(1_000),
   CORS_ORIGINS: corsOrigins,
-  /** bull-board (read-only) at /admin/queues; off by default until admin authentication guards it. */
+  /** bull-board (read-only) at /admin/queues for admins; off by default. */
   QUEUE_DASHBOARD: envBoolean.default(false),
-});
+  /** Authentication (JWT, API keys): shared with the realtime service. */
+  ...authEnv,
+  /**
+   * Which proxies to trust for the client address (X-Forwarded-For): empty = none (the TCP peer is
+   * the client), a number of hops, or a comma list of addresses/CIDRs (Express `trust proxy`).
+   */
+  TRUST_PROXY: z.string().default(''),
+  /** Rate limits (rate-limiter-flexible on Redis, so they hold across replicas). */
+  RATE_LIMIT_ENABLED: envBoolean.default(true),
+  RATE_LIMIT_WINDOW_S: z.coerce.number().int().min(1).max(86_400).default(60),
+  /** Reads per window per subject (token `sub` or API key) and per client IP. */
+  RATE_LIMIT_READ_PER_SUBJECT: z.coerce.number().int().min(1).default(1_200),
+  RATE_LIMIT_READ_PER_IP: z.coerce.number().int().min(1).default(2_400),
+  /** Control-plane writes (start, control, checkpoints, presets, API keys) per window per subject and per IP. */
+  RATE_LIMIT_WRITE_PER_SUBJECT: z.coerce.number().int().min(1).default(120),
+  RATE_LIMIT_WRITE_PER_IP: z.coerce.number().int().min(1).default(240),
+  /** Audit log bounds. */
+  ...auditEnv,
+  /** HTTPS: both set = serve TLS directly. */
+  ...tlsEnv,
+}).refine((c) => (c.TLS_CERT === undefined) === (c.TLS_KEY === undefined), { message: 'set both TLS_CERT and TLS_KEY, or neither', path: ['TLS_CERT'] });
 export type GatewayConfig = z.infer<typeof GatewayEnv>;
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig {

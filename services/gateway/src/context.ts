@@ -1,9 +1,12 @@
+import { Authenticator, resolveAuthSettings } from '@agent-forge/auth';
 import type { Logger, Redis } from '@agent-forge/runtime';
 import type { PhaseQueues } from '@agent-forge/engine';
-import { CheckpointStore, PresetStore, SessionStore, type Keys } from '@agent-forge/state';
+import { ApiKeyStore, CheckpointStore, PresetStore, SessionStore, type Keys } from '@agent-forge/state';
+import { Auditor } from './audit';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { publicRedisUri, type GatewayConfig } from './config';
+import { RateLimits } from './rate-limit';
 
 /** What the app is built from; tests pass their own Redis prefix and queues. */
 export interface GatewayDeps {
@@ -21,6 +24,12 @@ export interface GatewayContext extends GatewayDeps {
   sessions: SessionStore;
   checkpoints: CheckpointStore;
   presets: PresetStore;
+  apiKeys: ApiKeyStore;
+  /** Verifies credentials (JWT, API keys); shared logic with the realtime service. */
+  auth: Authenticator;
+  /** Rate budgets in Redis (null when RATE_LIMIT_ENABLED is off). */
+  limits: RateLimits | null;
+  auditor: Auditor;
   /** REDIS_URL without credentials: the base of checkpoint URIs. */
   uriBase: string;
   version: string;
@@ -42,17 +51,22 @@ export function createContext(deps: GatewayDeps): GatewayContext {
     retentionSeconds: deps.config.SESSION_RETENTION_SECONDS,
     historyMax: deps.config.HISTORY_MAX_ENTRIES,
   });
+  const apiKeys = new ApiKeyStore(deps.redis, deps.keys);
   return {
     ...deps,
     sessions,
     checkpoints: new CheckpointStore(deps.redis, deps.keys, sessions),
     presets: new PresetStore(deps.redis, deps.keys),
+    apiKeys,
+    auth: new Authenticator(resolveAuthSettings(deps.config), apiKeys),
+    limits: deps.config.RATE_LIMIT_ENABLED ? new RateLimits(deps.redis, deps.keys, deps.config) : null,
+    auditor: new Auditor(deps.redis, deps.keys, deps.config, deps.logger),
     uriBase: publicRedisUri(deps.config.REDIS_URL),
     version: GATEWAY_VERSION,
   };
 }
 
-/** The request id pino-http assigned (honouring a sane incoming `x-request-id`). */
+/** The request id of the access log (honouring a sane incoming `x-request-id`). */
 export function requestIdOf(req: { id?: unknown }): string | undefined {
   return typeof req.id === 'string' ? req.id : req.id === undefined ? undefined : String(req.id);
 }

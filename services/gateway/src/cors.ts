@@ -1,35 +1,25 @@
+import corsPackage, { type CorsOptions } from 'cors';
 import type { RequestHandler } from 'express';
 
-const ALLOWED_METHODS = 'GET,POST,OPTIONS';
-const ALLOWED_HEADERS = 'Content-Type,Authorization,X-Request-Id,X-Api-Key';
+const METHODS = ['GET', 'POST', 'DELETE', 'OPTIONS'];
+const ALLOWED_HEADERS = ['Content-Type', 'Authorization', 'X-Request-Id', 'X-Api-Key'];
+const EXPOSED_HEADERS = ['X-Request-Id', 'Retry-After', 'RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset', 'RateLimit-Policy'];
 
 /**
- * CORS for the configured origins only (none = no CORS headers at all). The allowed origin is
- * echoed, never `*` together with credentials; `*` in the list allows any origin without credentials.
+ * CORS for the configured origins only, with the maintained `cors` package (null when none are
+ * configured: no CORS headers at all). A listed origin is echoed with credentials allowed; `*` in
+ * the list allows any other origin but never with credentials (browsers refuse `*` + credentials,
+ * and echoing any origin with credentials would let every site act as the user).
  */
-export function cors(origins: readonly string[]): RequestHandler {
+export function corsMiddleware(origins: readonly string[]): RequestHandler | null {
+  if (origins.length === 0) return null;
   const any = origins.includes('*');
   const allowed = new Set(origins.filter((o) => o !== '*'));
-  return (req, res, next) => {
+  const common: CorsOptions = { methods: METHODS, allowedHeaders: ALLOWED_HEADERS, exposedHeaders: EXPOSED_HEADERS, maxAge: 600 };
+  return corsPackage((req, callback) => {
     const origin = req.headers.origin;
-    if (origins.length === 0 || !origin) return next();
-    if (allowed.has(origin)) {
-      res.set('Access-Control-Allow-Origin', origin);
-      res.set('Access-Control-Allow-Credentials', 'true');
-      res.set('Vary', 'Origin');
-    } else if (any) {
-      res.set('Access-Control-Allow-Origin', '*');
-    } else {
-      return next();
-    }
-    res.set('Access-Control-Expose-Headers', 'X-Request-Id,Retry-After');
-    if (req.method === 'OPTIONS' && req.headers['access-control-request-method']) {
-      res.set('Access-Control-Allow-Methods', ALLOWED_METHODS);
-      res.set('Access-Control-Allow-Headers', ALLOWED_HEADERS);
-      res.set('Access-Control-Max-Age', '600');
-      res.status(204).end();
-      return;
-    }
-    next();
-  };
+    if (origin && allowed.has(origin)) callback(null, { ...common, origin, credentials: true });
+    else if (origin && any) callback(null, { ...common, origin: '*', credentials: false });
+    else callback(null, { origin: false });
+  });
 }

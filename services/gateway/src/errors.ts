@@ -107,6 +107,10 @@ export function toHttpError(err: unknown): HttpError | null {
       break;
   }
   if (isRedisDownError(err)) return new UnavailableError();
+  // A path with broken percent-encoding (the router could not decode a parameter).
+  if (err instanceof URIError || (e?.status === 400 && typeof e.message === 'string' && /decode/i.test(e.message))) {
+    return new ValidationError({ path: 'not valid percent-encoding' }, 'the request path could not be decoded');
+  }
   return null;
 }
 
@@ -117,7 +121,7 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       return;
     }
     let http = toHttpError(err);
-    const log = req.log ?? logger;
+    const log = logger;
     if (!http) {
       log.error({ err, req_id: req.id }, 'unhandled error');
       http = new HttpError('INTERNAL_ERROR', 'internal server error');
@@ -125,6 +129,7 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       log.warn({ err, req_id: req.id, error_code: http.code }, 'dependency failure');
     }
     for (const [name, value] of Object.entries(http.headers)) res.set(name, value);
+    res.locals.errorCode = http.code;
     res.status(http.status).json(errorBody(http.code, http.message, http.details));
   };
 }

@@ -1,7 +1,9 @@
 import { PhaseQueues } from '@agent-forge/engine';
 import { closeRedis, createLogger, createRedis, initMetrics, installShutdown } from '@agent-forge/runtime';
 import { Keys } from '@agent-forge/state';
-import type { Server } from 'node:http';
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
 import { createGatewayApp } from './app';
 import { loadConfig } from './config';
 
@@ -18,11 +20,14 @@ async function main(): Promise<void> {
   const queues = new PhaseQueues(queueRedis, keys, { attempts: config.RETRY_ATTEMPTS, backoffMs: config.RETRY_BACKOFF_MS, retentionSeconds: config.JOB_RETENTION_SECONDS });
 
   const app = createGatewayApp({ redis, keys, queues, logger, config, startedAt });
-  const server: Server = await new Promise((resolve, reject) => {
-    const s = app.listen(config.GATEWAY_PORT, config.GATEWAY_HOST, () => resolve(s));
-    s.once('error', reject);
+  // HTTPS directly when a certificate is configured; otherwise plain HTTP (TLS ends at the ingress).
+  const tls = config.TLS_CERT && config.TLS_KEY ? { cert: readFileSync(config.TLS_CERT), key: readFileSync(config.TLS_KEY) } : null;
+  const server = tls ? https.createServer(tls, app) : http.createServer(app);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.GATEWAY_PORT, config.GATEWAY_HOST, () => resolve());
   });
-  logger.info({ host: config.GATEWAY_HOST, port: config.GATEWAY_PORT }, 'gateway listening');
+  logger.info({ host: config.GATEWAY_HOST, port: config.GATEWAY_PORT, tls: tls !== null, auth: config.AUTH_MODE }, 'gateway listening');
 
   installShutdown(
     logger,

@@ -7,7 +7,7 @@ import type { Server } from 'node:http';
 import request from 'supertest';
 import { createGatewayApp } from './app';
 import { loadConfig } from './config';
-import { bullConnection, createTestGateway } from './test-support';
+import { bullConnection, createTestGateway, testEnv, withDefaultToken } from './test-support';
 
 /**
  * Two gateway replicas (own Redis connections and queues, one key prefix) receive concurrent
@@ -17,10 +17,10 @@ import { bullConnection, createTestGateway } from './test-support';
  */
 const gw = createTestGateway('gw-race');
 const logger = createLogger('gateway-test', 'silent');
-const config = loadConfig({ REDIS_URL: gw.t.url, AF_KEY_PREFIX: gw.t.prefix });
+const config = loadConfig({ REDIS_URL: gw.t.url, AF_KEY_PREFIX: gw.t.prefix, ...testEnv(gw.secret) });
 const redisB = new Redis(gw.t.url, { maxRetriesPerRequest: 2 });
 const queuesB = new PhaseQueues(bullConnection(gw.t.url), gw.t.keys);
-const appB = createGatewayApp({ redis: redisB, keys: gw.t.keys, queues: queuesB, logger, config, startedAt: Date.now() });
+const appB = withDefaultToken(createGatewayApp({ redis: redisB, keys: gw.t.keys, queues: queuesB, logger, config, startedAt: Date.now() }), () => gw.token());
 const servers: Server[] = [];
 const reader = new EventReader(gw.t.redis, gw.t.keys);
 const P = '/api/v1/pipeline';

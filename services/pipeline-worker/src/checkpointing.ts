@@ -1,7 +1,7 @@
 import type { PipelinePhase } from '@agent-forge/contracts';
 import type { ArtifactStore } from '@agent-forge/engine';
 import type { Logger } from '@agent-forge/runtime';
-import type { CheckpointStore } from '@agent-forge/state';
+import { ALL_TENANTS, type CheckpointStore } from '@agent-forge/state';
 
 export interface PhaseBoundaryCheckpointsOptions {
   checkpoints: CheckpointStore;
@@ -27,7 +27,7 @@ export class PhaseBoundaryCheckpoints {
       includeModelState: true,
       includeSwarmState: true,
       uriBase: this.opts.uriBase,
-    });
+    }, ALL_TENANTS);
     const pruned = await this.opts.checkpoints.prune(sessionId, this.opts.keep);
     const deleted = await this.collectArtifacts(sessionId);
     this.opts.logger.info({ checkpointId: saved?.checkpoint_id, sizeMb: saved?.size_mb, pruned: pruned.length, artifactsDeleted: deleted }, 'phase boundary checkpoint');

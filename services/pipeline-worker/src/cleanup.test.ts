@@ -1,4 +1,5 @@
 import type { PhaseExecutor } from '@agent-forge/engine';
+import { ALL_TENANTS } from '@agent-forge/state';
 import { ArtifactReaper } from './reaper';
 import { createWorkerHarness, waitFor } from './test-harness';
 
@@ -56,7 +57,7 @@ it('returns to the same key count after many sessions, keeps capped history, and
   // history outlives the sessions but is capped: the newest 5 records remain, readable
   expect(await h.t.redis.zcard(h.t.keys.history())).toBe(5);
   expect(await h.t.redis.hlen(h.t.keys.historyEntries())).toBe(5);
-  expect(await h.store.historyEntry(ids[11]!)).toMatchObject({ session_id: ids[11], status: 'completed', success: true });
+  expect(await h.store.historyEntry(ids[11]!, ALL_TENANTS)).toMatchObject({ session_id: ids[11], status: 'completed', success: true });
   // artifacts of expired sessions are swept (the files do not expire by themselves)
   const swept = await reaper.sweep();
   expect(swept.sessions).toBeGreaterThanOrEqual(12);

@@ -1,3 +1,4 @@
+import { ALL_TENANTS } from '@agent-forge/state';
 import { createWorkerHarness, waitFor } from './test-harness';
 
 /**
@@ -15,7 +16,7 @@ it('1,000 paused sessions do not block a worker with concurrency 10', async () =
     ids.push(...(await Promise.all(Array.from({ length: 100 }, () => h.startSession(['cognate'], slow)))));
   }
   // pause them all: the 10 running ones park at their next step, the queued ones park when picked up
-  const paused = await Promise.all(ids.map((id) => h.store.control(id, 'pause', 'test')));
+  const paused = await Promise.all(ids.map((id) => h.store.control(id, 'pause', 'test', ALL_TENANTS)));
   expect(paused.every((r) => r.kind === 'ok')).toBe(true);
   await waitFor(async () => (await h.queues.queue('cognate').getJobCounts('waiting', 'active')) as Record<string, number>, (c) => c.waiting === 0 && c.active === 0, 30_000);
 
@@ -27,6 +28,6 @@ it('1,000 paused sessions do not block a worker with concurrency 10', async () =
   // every paused session is parked and resumable
   const parked = await Promise.all(ids.slice(0, 50).map((id) => h.store.sessionFields(id, ['status', 'parked'])));
   expect(parked.every((f) => f.status === 'paused' && f.parked === '1')).toBe(true);
-  const resumed = await h.store.control(ids[0]!, 'resume', 'test');
+  const resumed = await h.store.control(ids[0]!, 'resume', 'test', ALL_TENANTS);
   expect(resumed).toMatchObject({ kind: 'ok', enqueue: true, runGen: 2 });
 }, 60_000);

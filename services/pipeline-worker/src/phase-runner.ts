@@ -14,7 +14,7 @@ import {
   type ProgressStep,
 } from '@agent-forge/engine';
 import { CpuMeter, processMemoryMb, round2, type Logger } from '@agent-forge/runtime';
-import type { EventPublisher, SessionStore } from '@agent-forge/state';
+import { ALL_TENANTS, type EventPublisher, type SessionStore } from '@agent-forge/state';
 import { UnrecoverableError, type Job } from 'bullmq';
 import type { PhaseBoundaryCheckpoints } from './checkpointing';
 import type { ControlListener } from './control-listener';
@@ -229,7 +229,7 @@ export class PhaseRunner {
   private async ensureNextEnqueued(sessionId: string, log: Logger): Promise<void> {
     const f = await this.deps.store.sessionFields(sessionId, ['status', 'current_phase', 'run_gen', 'parked']);
     if (!(f.status === 'running' || f.status === 'initializing') || !f.current_phase || f.parked === '1') return;
-    const snap = await this.deps.store.snapshot(sessionId);
+    const snap = await this.deps.store.snapshot(sessionId, ALL_TENANTS);
     const phase = f.current_phase as PipelinePhase;
     if (snap?.phases[phase]?.status !== 'pending') return;
     await this.deps.queues.enqueue({ sessionId, phase, runGen: Number(f.run_gen) });

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createLogger } from '@agent-forge/runtime';
-import { CheckpointStore, createTestRedis, EventPublisher, EventReader, SessionStore, toStatusResponse } from '@agent-forge/state';
+import { ALL_TENANTS, CheckpointStore, createTestRedis, EventPublisher, EventReader, SessionStore, toStatusResponse } from '@agent-forge/state';
 import { PhaseBoundaryCheckpoints } from './checkpointing';
 import { Redis } from 'ioredis';
 import { ControlListener } from './control-listener';
@@ -80,7 +80,7 @@ afterAll(async () => {
 async function startSession(phases: PipelinePhase[], rawConfig: Record<string, unknown>): Promise<string> {
   const sessionId = randomUUID();
   const config = pipelineConfigSchema(phases).parse(rawConfig);
-  await store.create({ sessionId, phases, config, enableMonitoring: true, enableCheckpoints: rawConfig.__checkpoints === true, topology: 'hierarchical', maxAgents: 10, preset: null });
+  await store.create({ sessionId, tenant: 'default', phases, config, enableMonitoring: true, enableCheckpoints: rawConfig.__checkpoints === true, topology: 'hierarchical', maxAgents: 10, preset: null });
   await queues.enqueue({ sessionId, phase: phases[0]!, runGen: 1 });
   return sessionId;
 }
@@ -94,7 +94,7 @@ async function waitFor<T>(fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs
     await new Promise((r) => setTimeout(r, 25));
   }
 }
-const statusOf = async (id: string) => toStatusResponse((await store.snapshot(id))!);
+const statusOf = async (id: string) => toStatusResponse((await store.snapshot(id, ALL_TENANTS))!);
 
 describe('pipeline worker', () => {
   it('runs a 3-phase dry-run pipeline to completion with one phase_complete per phase', async () => {
@@ -114,13 +114,13 @@ describe('pipeline worker', () => {
   it('pause parks the phase (no progress while paused) and resume continues from the saved step', async () => {
     const id = await startSession(['cognate'], { dry_run: { steps: 20, step_ms: 30 } });
     await waitFor(() => statusOf(id), (s) => s.phase_metrics[0]!.progress_percent >= 20);
-    expect((await store.control(id, 'pause', 'test')).kind).toBe('ok');
+    expect((await store.control(id, 'pause', 'test', ALL_TENANTS)).kind).toBe('ok');
     await waitFor(() => store.sessionFields(id, ['parked']), (f) => f.parked === '1');
     const lastBefore = (await reader.readAfter(id)).at(-1)!.event_id!;
     await new Promise((r) => setTimeout(r, 300));
     const during = (await reader.readAfter(id, lastBefore)).filter((e) => e.event_type === 'pipeline_progress');
     expect(during).toEqual([]);
-    const resumed = await store.control(id, 'resume', 'test');
+    const resumed = await store.control(id, 'resume', 'test', ALL_TENANTS);
     expect(resumed).toMatchObject({ kind: 'ok', enqueue: true, runGen: 2 });
     await queues.enqueue({ sessionId: id, phase: 'cognate', runGen: 2 });
     const final = await waitFor(() => statusOf(id), (s) => s.status === 'completed');
@@ -133,8 +133,8 @@ describe('pipeline worker', () => {
     const id = await startSession(['cognate'], { dry_run: { steps: 5, step_ms: 5_000 } });
     await waitFor(() => statusOf(id), (s) => s.phase_metrics[0]!.status === 'running');
     const t0 = Date.now();
-    await store.control(id, 'cancel', 'test');
-    await waitFor(() => store.snapshot(id), (s) => s!.agents.length > 0 && s!.agents.every((a) => a.state === 'stopped'), 2_000);
+    await store.control(id, 'cancel', 'test', ALL_TENANTS);
+    await waitFor(() => store.snapshot(id, ALL_TENANTS), (s) => s!.agents.length > 0 && s!.agents.every((a) => a.state === 'stopped'), 2_000);
     expect(Date.now() - t0).toBeLessThan(1_000);
     expect((await statusOf(id)).status).toBe('cancelled');
   });
@@ -181,12 +181,12 @@ describe('pipeline worker', () => {
     const orphan = await artifacts.put(`${id}/cognate/g0a9/model.bin`, new Uint8Array([42]));
     await waitFor(() => statusOf(id), (s) => s.status === 'completed');
     // the boundary checkpoint of the last phase is written right after its completion is recorded
-    const kept = await waitFor(() => checkpoints.listForSession(id), (c) => c[0]?.checkpoint_name === 'after-quietstar');
+    const kept = (await waitFor(() => checkpoints.listForSession(id, ALL_TENANTS), (c) => c?.[0]?.checkpoint_name === 'after-quietstar'))!;
     const final = await statusOf(id);
     expect(kept.map((c) => c.checkpoint_name)).toEqual(['after-quietstar', 'after-evomerge']);
     expect(final.last_checkpoint).toBe(kept[0]!.checkpoint_id);
     // size_mb is what the checkpoint holds: its snapshot plus the model artifacts it references
-    const full = await checkpoints.get(kept[0]!.checkpoint_id);
+    const full = await checkpoints.get(kept[0]!.checkpoint_id, ALL_TENANTS);
     const modelBytes = final.phase_metrics.reduce((n, m) => n + m.artifacts.model!.size_bytes, 0);
     const snapshotBytes = Buffer.byteLength(JSON.stringify(full!.snapshot), 'utf8');
     expect(kept[0]!.size_mb * 1024 * 1024).toBeCloseTo(snapshotBytes + modelBytes, 3);

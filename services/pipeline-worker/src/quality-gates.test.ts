@@ -1,4 +1,5 @@
 import { ForgeExecutor } from '@agent-forge/forge';
+import { ALL_TENANTS } from '@agent-forge/state';
 import { createWorkerHarness, waitFor } from './test-harness';
 
 /**
@@ -17,7 +18,7 @@ it('stores the gate results of a passing phase and moves on', async () => {
   const id = await h.startSession(['cognate'], tiny);
   const final = await waitFor(() => h.status(id), (s) => s.status === 'completed' || s.status === 'paused', 60_000);
   expect(final.status).toBe('completed');
-  const snap = await h.store.snapshot(id);
+  const snap = await h.store.snapshot(id, ALL_TENANTS);
   const gates = JSON.parse(snap!.phases.cognate!.gate_results!) as { gate_name: string; passed: boolean; details: { checks: { metric: string; value: unknown }[] } }[];
   expect(gates.map((g) => [g.gate_name, g.passed])).toEqual([['Model Creation', true], ['Integrity', true]]);
   const integrity = gates.find((g) => g.gate_name === 'Integrity')!;
@@ -32,8 +33,8 @@ it('a failed blocking gate pauses the session; plain resume is refused, force re
   expect(paused.status_reason).toMatch(/quality gate failed after cognate: Model Creation/);
   expect(paused.current_phase).toBe('evomerge');
   expect(paused.phases_completed).toEqual(['cognate']);
-  expect(await h.store.control(id, 'resume', 'test')).toEqual({ kind: 'gate_blocked', from: 'paused' });
-  const forced = await h.store.control(id, 'resume', 'test', true);
+  expect(await h.store.control(id, 'resume', 'test', ALL_TENANTS)).toEqual({ kind: 'gate_blocked', from: 'paused' });
+  const forced = await h.store.control(id, 'resume', 'test', ALL_TENANTS, true);
   expect(forced).toMatchObject({ kind: 'ok', to: 'running', enqueue: true, currentPhase: 'evomerge' });
   if (forced.kind !== 'ok') throw new Error('unreachable');
   await h.queues.enqueue({ sessionId: id, phase: 'evomerge', runGen: forced.runGen });
@@ -44,7 +45,7 @@ it('a failed blocking gate pauses the session; plain resume is refused, force re
 it('verifies reproducibility by a re-run from the same seed when asked', async () => {
   const id = await h.startSession(['cognate'], { ...tiny, quality_gates: { verify_reproducibility: true } });
   await waitFor(() => h.status(id), (s) => s.status === 'completed', 60_000);
-  const snap = await h.store.snapshot(id);
+  const snap = await h.store.snapshot(id, ALL_TENANTS);
   const integrity = (JSON.parse(snap!.phases.cognate!.gate_results!) as { gate_name: string; passed: boolean; details: { checks: { metric: string; value: unknown }[] } }[]).find((g) => g.gate_name === 'Integrity')!;
   expect(integrity.passed).toBe(true);
   expect(integrity.details.checks.find((c) => c.metric === 'reproducible')).toMatchObject({ value: true });

@@ -1,7 +1,7 @@
 import { rm } from 'node:fs/promises';
 import type { FsArtifactStore } from '@agent-forge/engine';
 import type { Logger } from '@agent-forge/runtime';
-import type { SessionStore } from '@agent-forge/state';
+import { ALL_TENANTS, type SessionStore } from '@agent-forge/state';
 
 export interface ReaperOptions {
   artifacts: FsArtifactStore;
@@ -38,7 +38,7 @@ export class ArtifactReaper {
   async sweep(): Promise<{ sessions: number; tempFiles: number }> {
     let sessions = 0;
     for (const sessionId of await this.opts.artifacts.topLevel()) {
-      if (await this.opts.sessions.exists(sessionId)) continue;
+      if (await this.opts.sessions.exists(sessionId, ALL_TENANTS)) continue;
       await this.opts.artifacts.deletePrefix(`${sessionId}/`);
       sessions++;
     }

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { pipelineConfigSchema, type PipelinePhase, PIPELINE_PHASES } from '@agent-forge/contracts';
 import { ExecutorRegistry, DryRunExecutor, FsArtifactStore, PhaseQueues, type PhaseExecutor } from '@agent-forge/engine';
 import { createLogger } from '@agent-forge/runtime';
-import { CheckpointStore, createTestRedis, EventPublisher, SessionStore, toStatusResponse, type SessionStoreOptions } from '@agent-forge/state';
+import { ALL_TENANTS, CheckpointStore, createTestRedis, EventPublisher, SessionStore, toStatusResponse, type SessionStoreOptions } from '@agent-forge/state';
 import { Redis } from 'ioredis';
 import { PhaseBoundaryCheckpoints } from './checkpointing';
 import { ControlListener } from './control-listener';
@@ -72,12 +72,12 @@ export function createWorkerHarness(opts: HarnessOptions) {
     async startSession(phases: PipelinePhase[], rawConfig: Record<string, unknown>, enableCheckpoints = false): Promise<string> {
       const sessionId = randomUUID();
       const config = pipelineConfigSchema(phases).parse(rawConfig);
-      await store.create({ sessionId, phases, config, enableMonitoring: true, enableCheckpoints, topology: 'hierarchical', maxAgents: 10, preset: null });
+      await store.create({ sessionId, tenant: 'default', phases, config, enableMonitoring: true, enableCheckpoints, topology: 'hierarchical', maxAgents: 10, preset: null });
       await queues.enqueue({ sessionId, phase: phases[0]!, runGen: 1 });
       return sessionId;
     },
     async status(id: string) {
-      return toStatusResponse((await store.snapshot(id))!);
+      return toStatusResponse((await store.snapshot(id, ALL_TENANTS))!);
     },
   };
 }

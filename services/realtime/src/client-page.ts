@@ -33,12 +33,16 @@ const SCRIPT = `
     var scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
     var path = location.pathname.replace(/client\\/?$/, '') + $('channel').value;
     var session = $('session').value.trim();
-    return scheme + '//' + location.host + path + (session ? '?session_id=' + encodeURIComponent(session) : '');
+    var token = $('token').value.trim();
+    var query = [];
+    if (session) query.push('session_id=' + encodeURIComponent(session));
+    if (token) query.push('token=' + encodeURIComponent(token));
+    return scheme + '//' + location.host + path + (query.length ? '?' + query.join('&') : '');
   }
   $('connect').addEventListener('click', function () {
     if (socket) return;
     var url = socketUrl();
-    log('info', 'connecting to ' + url);
+    log('info', 'connecting to ' + url.replace(/([?&]token=)[^&]*/, '$1…'));
     setState('connecting', true);
     socket = new WebSocket(url);
     socket.onopen = function () { setState('connected', true); log('info', 'connected'); };
@@ -49,7 +53,8 @@ const SCRIPT = `
     };
     socket.onerror = function () { log('error', 'socket error'); };
     socket.onclose = function (ev) {
-      log('info', 'closed: code ' + ev.code + (ev.reason ? ' (' + ev.reason + ')' : ''));
+      var why = ev.code === 4401 ? ' — unauthenticated: paste a token (npm start writes one to .agent-forge/dev-token)' : ev.code === 4403 ? ' — forbidden: that session belongs to another tenant, or your role cannot watch' : '';
+      log('info', 'closed: code ' + ev.code + (ev.reason ? ' (' + ev.reason + ')' : '') + why);
       socket = null;
       setState('disconnected', false);
     };
@@ -103,6 +108,7 @@ export const CLIENT_PAGE_HTML = `<!doctype html>
 <fieldset>
   <label>Channel <select id="channel">${channelOptions}</select></label>
   <label>Session id (optional) <input id="session" type="text" placeholder="all sessions" autocomplete="off"></label>
+  <label>Token <input id="token" type="password" placeholder="JWT or API key (sent as ?token=)" autocomplete="off"></label>
   <button id="connect" type="button">Connect</button>
   <button id="disconnect" type="button">Disconnect</button>
   <button id="ping" type="button">Send ping</button>

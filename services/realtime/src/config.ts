@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { auditEnv, authEnv, tlsEnv } from '@agent-forge/auth';
 import { commonEnv, envPort, parseEnv } from '@agent-forge/runtime';
 
 const intervalMs = (min: number, max: number, fallback: number) => z.coerce.number().int().min(min).max(max).default(fallback);
@@ -46,7 +47,11 @@ export const RealtimeEnv = z.object({
    * /ready and resubscribes (see event-router.ts for why).
    */
   CANARY_INTERVAL_MS: intervalMs(20, 60_000, 5_000),
-});
+  /** Authentication on upgrade: the same settings (and code) as the gateway's. */
+  ...authEnv,
+  ...auditEnv,
+  ...tlsEnv,
+}).refine((c) => (c.TLS_CERT === undefined) === (c.TLS_KEY === undefined), { message: 'set both TLS_CERT and TLS_KEY, or neither', path: ['TLS_CERT'] });
 export type RealtimeConfig = z.infer<typeof RealtimeEnv>;
 
 /** What the server itself reads; tests pass just this. */

@@ -1,3 +1,4 @@
+import { ALL_TENANTS, type TenantScope } from '@agent-forge/state';
 import type { WsChannel } from '@agent-forge/contracts';
 import { WebSocket } from 'ws';
 import { wsFramesDropped } from './metrics';
@@ -71,6 +72,12 @@ export class Connection {
   private windowStart = 0;
   private windowFrames = 0;
   private dropTimer: NodeJS.Timeout | undefined;
+
+  /**
+   * The tenants whose events this socket may receive: its principal's tenant, or every tenant
+   * (ALL_TENANTS) for an admin or with AUTH_MODE=off. Set by the server right after the upgrade.
+   */
+  scope: TenantScope = ALL_TENANTS;
 
   constructor(
     readonly socket: WebSocket,

@@ -122,11 +122,14 @@ export class EventRouter {
     }
     const channels = EVENT_CHANNELS[envelope.event_type as EventType];
     const sessionId = typeof envelope.session_id === 'string' ? envelope.session_id : null;
+    // The emit script stamps the owning tenant on every session event; without one, only sockets
+    // that see every tenant get it.
+    const tenant = typeof (envelope as { tenant?: unknown }).tenant === 'string' ? ((envelope as { tenant?: string }).tenant as string) : null;
     const id = typeof envelope.event_id === 'string' ? parseStreamId(envelope.event_id) : null;
     const coalesce = envelope.event_type === 'metrics';
     const meta: FrameMeta = id === null ? (coalesce ? METRICS_FRAME : PLAIN_FRAME) : { id, coalesce };
     this.eventsRouted++;
-    return this.hub.fanOut(channels, sessionId, message, meta);
+    return this.hub.fanOut(channels, sessionId, message, meta, tenant);
   }
 
   private readonly onMessage = (channel: string, message: string): void => {

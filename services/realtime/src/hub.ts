@@ -1,12 +1,16 @@
 import { WS_CHANNELS, type WsChannel, type WsStatsResponse } from '@agent-forge/contracts';
 import type { Logger } from '@agent-forge/runtime';
+import { ALL_TENANTS, type TenantScope } from '@agent-forge/state';
 import { PLAIN_FRAME, type Connection, type FrameMeta } from './connection';
 
 export type { Connection } from './connection';
 
-/** One channel's sockets, split by filter so a publish touches only the sockets that match. */
+/**
+ * One channel's sockets, split by filter so a publish touches only the sockets that match:
+ * unfiltered sockets by tenant scope (one tenant's, or ALL_TENANTS), session sockets by session.
+ */
 interface ChannelIndex {
-  unfiltered: Set<Connection>;
+  unfiltered: Map<TenantScope, Set<Connection>>;
   bySession: Map<string, Set<Connection>>;
 }
 
@@ -17,7 +21,7 @@ interface ChannelIndex {
  */
 export class ConnectionHub {
   private readonly index = new Map<WsChannel, ChannelIndex>(
-    WS_CHANNELS.map((channel) => [channel, { unfiltered: new Set(), bySession: new Map() }]),
+    WS_CHANNELS.map((channel) => [channel, { unfiltered: new Map(), bySession: new Map() }]),
   );
   private readonly all = new Set<Connection>();
   /** How many sockets filter on each session, across channels (for `active_sessions`). */
@@ -31,7 +35,9 @@ export class ConnectionHub {
     this.all.add(connection);
     const idx = this.channelIndex(channel);
     if (sessionId === null) {
-      idx.unfiltered.add(connection);
+      let set = idx.unfiltered.get(connection.scope);
+      if (!set) idx.unfiltered.set(connection.scope, (set = new Set()));
+      set.add(connection);
     } else {
       let set = idx.bySession.get(sessionId);
       if (!set) idx.bySession.set(sessionId, (set = new Set()));
@@ -46,7 +52,9 @@ export class ConnectionHub {
     const idx = this.channelIndex(connection.channel);
     const { sessionId } = connection;
     if (sessionId === null) {
-      idx.unfiltered.delete(connection);
+      const set = idx.unfiltered.get(connection.scope);
+      set?.delete(connection);
+      if (set?.size === 0) idx.unfiltered.delete(connection.scope);
       return;
     }
     const set = idx.bySession.get(sessionId);
@@ -66,30 +74,60 @@ export class ConnectionHub {
   }
 
   /**
-   * An event of `sessionId` (null: no session): unfiltered sockets plus that session's sockets.
-   * `frame` is serialized once by the caller; every socket gets the very same string.
+   * An event of `sessionId` (null: no session) owned by `tenant` (null: unknown — then only sockets
+   * that see every tenant get it): that tenant's and the all-tenant unfiltered sockets, plus that
+   * session's sockets of a matching scope. `frame` is serialized once by the caller; every socket
+   * gets the very same string. Cost: O(matching sockets).
    */
-  fanOut(channels: readonly WsChannel[], sessionId: string | null, frame: string, meta: FrameMeta = PLAIN_FRAME): number {
-    let sent = this.sendUnfiltered(channels, frame, meta);
-    if (sessionId !== null) sent += this.sendToSession(channels, sessionId, frame, meta);
+  fanOut(channels: readonly WsChannel[], sessionId: string | null, frame: string, meta: FrameMeta = PLAIN_FRAME, tenant: string | null = null): number {
+    let sent = this.sendUnfilteredScope(channels, ALL_TENANTS, frame, meta);
+    if (tenant !== null && tenant !== ALL_TENANTS) sent += this.sendUnfilteredScope(channels, tenant, frame, meta);
+    if (sessionId !== null) sent += this.sendToSession(channels, sessionId, frame, meta, tenant);
     return sent;
   }
 
+  /** Every unfiltered socket, whatever its tenant (host-wide frames only: they carry no tenant's data). */
   sendUnfiltered(channels: readonly WsChannel[], frame: string, meta: FrameMeta = PLAIN_FRAME): number {
     let sent = 0;
     for (const channel of channels) {
-      for (const connection of this.channelIndex(channel).unfiltered) if (this.send(connection, frame, meta)) sent++;
+      for (const set of this.channelIndex(channel).unfiltered.values()) for (const connection of set) if (this.send(connection, frame, meta)) sent++;
     }
     return sent;
   }
 
-  sendToSession(channels: readonly WsChannel[], sessionId: string, frame: string, meta: FrameMeta = PLAIN_FRAME): number {
+  /** The unfiltered sockets of exactly this scope (one tenant, or ALL_TENANTS). */
+  sendUnfilteredScope(channels: readonly WsChannel[], scope: TenantScope, frame: string, meta: FrameMeta = PLAIN_FRAME): number {
     let sent = 0;
     for (const channel of channels) {
-      const set = this.channelIndex(channel).bySession.get(sessionId);
+      const set = this.channelIndex(channel).unfiltered.get(scope);
       if (set) for (const connection of set) if (this.send(connection, frame, meta)) sent++;
     }
     return sent;
+  }
+
+  /**
+   * A session's sockets. With `tenant` given (events), a socket gets the frame only if its scope
+   * covers that tenant: the upgrade already refused other tenants' sessions, and this also holds
+   * for a socket that subscribed to an id before another tenant created that session.
+   */
+  sendToSession(channels: readonly WsChannel[], sessionId: string, frame: string, meta: FrameMeta = PLAIN_FRAME, tenant?: string | null): number {
+    let sent = 0;
+    for (const channel of channels) {
+      const set = this.channelIndex(channel).bySession.get(sessionId);
+      if (!set) continue;
+      for (const connection of set) {
+        if (tenant !== undefined && connection.scope !== ALL_TENANTS && connection.scope !== tenant) continue;
+        if (this.send(connection, frame, meta)) sent++;
+      }
+    }
+    return sent;
+  }
+
+  /** Scopes (tenants, or ALL_TENANTS) that have unfiltered sockets on any of `channels`. */
+  unfilteredScopes(channels: readonly WsChannel[]): Set<TenantScope> {
+    const scopes = new Set<TenantScope>();
+    for (const channel of channels) for (const [scope, set] of this.channelIndex(channel).unfiltered) if (set.size > 0) scopes.add(scope);
+    return scopes;
   }
 
   /** Every socket filtered on a session (for a resync after the subscription was interrupted). */
@@ -99,7 +137,7 @@ export class ConnectionHub {
 
   /** Every unfiltered socket. */
   *unfilteredConnections(): Iterable<Connection> {
-    for (const idx of this.index.values()) yield* idx.unfiltered;
+    for (const idx of this.index.values()) for (const set of idx.unfiltered.values()) yield* set;
   }
 
   hasUnfiltered(channels: readonly WsChannel[]): boolean {
@@ -123,7 +161,8 @@ export class ConnectionHub {
   stats(): WsStatsResponse {
     const channels: Record<string, number> = {};
     for (const [channel, idx] of this.index) {
-      let count = idx.unfiltered.size;
+      let count = 0;
+      for (const set of idx.unfiltered.values()) count += set.size;
       for (const set of idx.bySession.values()) count += set.size;
       channels[channel] = count;
     }

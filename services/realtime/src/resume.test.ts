@@ -30,6 +30,7 @@ async function newSession(): Promise<string> {
   const sessionId = randomUUID();
   await store.create({
     sessionId,
+    tenant: 'default',
     phases: ['cognate', 'evomerge'],
     config: {},
     enableMonitoring: true,

@@ -7,6 +7,7 @@ import { WebSocket } from 'ws';
 import { loadConfig, type RealtimeServerConfig } from './config';
 import { CLIENT_PAGE_TITLE } from './client-page';
 import { createRealtimeServer, type RealtimeServer } from './server';
+import { authOff } from './auth';
 
 /**
  * Integration tests against the real Redis on 127.0.0.1:6379. Everything lives under a random key
@@ -108,7 +109,7 @@ class TestClient {
 async function startServer(overrides: Partial<RealtimeServerConfig> = {}): Promise<{ realtime: RealtimeServer; http: string; ws: string }> {
   const subscriber = createRedis({ url: REDIS_URL, name: 'realtime-test-sub', maxRetriesPerRequest: null });
   redisConnections.push(subscriber);
-  const realtime = createRealtimeServer({ redis, subscriber, keys, logger, config: { ...config, ...overrides } });
+  const realtime = createRealtimeServer({ redis, subscriber, keys, logger, config: { ...config, ...overrides }, authenticate: authOff });
   servers.push(realtime);
   const address: AddressInfo = await realtime.listen(0, '127.0.0.1');
   return { realtime, http: `http://127.0.0.1:${address.port}`, ws: `ws://127.0.0.1:${address.port}` };

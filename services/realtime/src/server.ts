@@ -1,9 +1,10 @@
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { ClientMessage, WsStatsResponse } from '@agent-forge/contracts';
 import type { Logger, Redis } from '@agent-forge/runtime';
-import { EventReader, SessionStore, type Keys } from '@agent-forge/state';
+import { EventReader, SessionStore, type Keys, type TenantScope } from '@agent-forge/state';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import type { RealtimeServerConfig } from './config';
 import { CLOSE_TOO_MANY, Connection, type DropHandler, type OutboundLimits } from './connection';
@@ -16,16 +17,11 @@ import { createHttpHandler } from './routes';
 import { errorFrame, SessionSync } from './session-sync';
 import { parseStreamId } from './stream-id';
 import { Ticker } from './ticker';
-import { parseUpgradeTarget, rejectUpgrade, type UpgradeRefusal, type UpgradeTarget } from './upgrade';
+import { parseUpgradeTarget, rejectUpgrade, type UpgradeTarget } from './upgrade';
+import type { UpgradeAuthenticator } from './auth';
 
 export type AcceptedTarget = Extract<UpgradeTarget, { ok: true }>;
-
-/**
- * The seam for authentication on upgrade (the security issue fills it in): it sees the request
- * and what it asks for before the handshake completes, and may refuse it (401/403 in the error
- * shape) — e.g. a token that is missing, invalid, or of another tenant than `target.sessionId`.
- */
-export type UpgradeAuthenticator = (req: http.IncomingMessage, target: AcceptedTarget) => Promise<UpgradeRefusal | null>;
+export type { UpgradeAuthenticator } from './auth';
 
 export interface RealtimeServerDeps {
   /** Command connection (session state reads, stream reads, canary publishes). */
@@ -37,8 +33,15 @@ export interface RealtimeServerDeps {
   config: RealtimeServerConfig;
   /** Live session state for metrics/dashboard frames; defaults to reading Redis via `redis`. */
   dashboardSource?: DashboardSource;
-  /** Authentication on upgrade; none until the security issue lands. */
-  authenticate?: UpgradeAuthenticator;
+  /**
+   * Authentication on upgrade (required: `authOff` must be chosen explicitly). A refused upgrade
+   * is completed and closed at once with 4401/4403, so browsers can read why.
+   */
+  authenticate: UpgradeAuthenticator;
+  /** Serve HTTPS/WSS with this certificate and key (PEM); plain HTTP otherwise. */
+  tls?: { cert: Buffer; key: Buffer } | null;
+  /** Called for every refused upgrade (the audit log). */
+  onAuthFailure?: (failure: { code: number; reason: string; ip: string; sessionId: string | null; actor: string; tenant: string }) => void;
 }
 
 export interface RealtimeServer {
@@ -62,7 +65,7 @@ export function createRealtimeServer(deps: RealtimeServerDeps): RealtimeServer {
   const store = new SessionStore(deps.redis, deps.keys);
   const sync = new SessionSync({
     reader: new EventReader(deps.redis, deps.keys),
-    snapshot: (sessionId) => store.snapshot(sessionId),
+    snapshot: (sessionId, scope) => store.snapshot(sessionId, scope),
     logger,
   });
   const router = new EventRouter(deps.subscriber, deps.keys, hub, logger, {
@@ -96,7 +99,8 @@ export function createRealtimeServer(deps: RealtimeServerDeps): RealtimeServer {
   let heartbeat: NodeJS.Timeout | undefined;
   const ready = () => !closing && router.ready;
 
-  const server = http.createServer(createHttpHandler({ stats: () => hub.stats(), ready }));
+  const handler = createHttpHandler({ stats: () => hub.stats(), ready });
+  const server: http.Server = deps.tls ? https.createServer(deps.tls, handler) : http.createServer(handler);
 
   server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
     // A client that resets mid-handshake must not become an unhandled 'error'.
@@ -118,19 +122,23 @@ export function createRealtimeServer(deps: RealtimeServerDeps): RealtimeServer {
       rejectUpgrade(socket, target.status, target.code, target.message, target.details ?? null);
       return;
     }
-    if (deps.authenticate) {
-      const refusal = await deps.authenticate(req, target);
-      if (refusal) {
-        rejectUpgrade(socket, refusal.status, refusal.code, refusal.message, refusal.details ?? null);
-        return;
-      }
-      if (socket.destroyed) return;
-    }
     const ip = req.socket.remoteAddress ?? 'unknown';
-    wss.handleUpgrade(req, socket, head, (ws) => accept(ws, target, ip));
+    const verdict = await deps.authenticate(req, target);
+    if (socket.destroyed) return;
+    if (!verdict.ok) {
+      deps.onAuthFailure?.({ code: verdict.code, reason: verdict.reason, ip, sessionId: target.sessionId, actor: '', tenant: '' });
+      logger.info({ code: verdict.code, reason: verdict.reason, ip, channel: target.channel }, 'websocket refused');
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        ws.on('error', () => undefined);
+        ws.close(verdict.code, verdict.message);
+      });
+      return;
+    }
+    const scope = verdict.principal.scope;
+    wss.handleUpgrade(req, socket, head, (ws) => accept(ws, target, ip, scope));
   }
 
-  function accept(socket: WebSocket, target: AcceptedTarget, ip: string): void {
+  function accept(socket: WebSocket, target: AcceptedTarget, ip: string, scope: TenantScope): void {
     const { channel, sessionId } = target;
     socket.on('error', (err: Error & { code?: string }) => {
       // ws reports protocol violations (e.g. WS_ERR_UNSUPPORTED_MESSAGE_LENGTH for oversize frames)
@@ -146,6 +154,7 @@ export function createRealtimeServer(deps: RealtimeServerDeps): RealtimeServer {
     }
     perIp.set(ip, open + 1);
     const connection = new Connection(socket, channel, sessionId, ip, limits, onDrop);
+    connection.scope = scope;
     hub.add(connection);
     socket.on('pong', () => {
       connection.alive = true;

@@ -1,6 +1,6 @@
 import { EVENT_CHANNELS, makeEnvelope, type EventData, type EventType } from '@agent-forge/contracts';
 import type { Logger } from '@agent-forge/runtime';
-import { parseEventMessage, stampEvent, toStatusResponse, type EventReader, type SessionSnapshot } from '@agent-forge/state';
+import { inScope, parseEventMessage, stampEvent, toStatusResponse, type EventReader, type SessionSnapshot, type TenantScope } from '@agent-forge/state';
 import { CLOSE_TRY_AGAIN_LATER, type Connection } from './connection';
 import { compareStreamIds, formatStreamId, parseStreamId, type StreamId } from './stream-id';
 
@@ -16,8 +16,8 @@ export const START: StreamId = [0, 0];
 
 export interface SessionSyncDeps {
   reader: Pick<EventReader, 'page'>;
-  /** The session's state for a snapshot (null: unknown session). */
-  snapshot(sessionId: string): Promise<SessionSnapshot | null>;
+  /** The session's state for a snapshot, within the socket's tenants (null: unknown there). */
+  snapshot(sessionId: string, scope: TenantScope): Promise<SessionSnapshot | null>;
   logger: Logger;
   /** Entries per replay read (default REPLAY_PAGE). */
   pageSize?: number;
@@ -113,14 +113,16 @@ export class SessionSync {
         const retained = page.oldestId === null ? 'no events are retained' : `the oldest retained event is ${page.oldestId}`;
         return { kind: 'gap', reason: `events after ${formatStreamId(after)} are no longer retained (${retained})` };
       }
+      // A session of another tenant (created after this socket subscribed to its id) replays nothing.
+      const visible = inScope(connection.scope, page.tenant);
       for (const [id, payload] of page.entries) {
         const streamId = parseStreamId(id);
         if (streamId === null) continue;
         after = streamId;
         const envelope = parseEventMessage(payload);
         if (!envelope || !Object.hasOwn(EVENT_CHANNELS, envelope.event_type)) continue;
-        if (!EVENT_CHANNELS[envelope.event_type as EventType].includes(connection.channel)) continue;
-        if (!(await connection.sendInOrder(stampEvent(id, page.epoch, payload))) || !connection.isCurrent(gen)) {
+        if (!visible || !EVENT_CHANNELS[envelope.event_type as EventType].includes(connection.channel)) continue;
+        if (!(await connection.sendInOrder(stampEvent(id, page.epoch, payload, page.tenant))) || !connection.isCurrent(gen)) {
           return { kind: 'stale' };
         }
       }
@@ -134,7 +136,7 @@ export class SessionSync {
     // (an event's state change and its stream entry are one script), so live events above it are
     // never missing from the client's view. One applied twice is harmless: events carry absolute values.
     const position = await this.deps.reader.page(sessionId, null, 0);
-    const snapshot = await this.deps.snapshot(sessionId);
+    const snapshot = await this.deps.snapshot(sessionId, connection.scope);
     if (!connection.isCurrent(gen)) return;
     const frame = JSON.stringify({
       ...makeEnvelope('snapshot', sessionId, snapshotData(sessionId, snapshot)),

@@ -4,6 +4,7 @@ import { closeRedis, createLogger, createRedis, type Redis } from '@agent-forge/
 import { createTestRedis, type TestRedis } from '@agent-forge/state';
 import { WebSocket, type ClientOptions } from 'ws';
 import { loadConfig, type RealtimeServerConfig } from './config';
+import { authOff, type UpgradeAuthenticator } from './auth';
 import { createRealtimeServer, type RealtimeServer } from './server';
 
 /**
@@ -107,6 +108,11 @@ export class Harness {
   readonly t: TestRedis;
   readonly logger = createLogger('realtime-test', 'silent');
   readonly config: RealtimeServerConfig;
+  /**
+   * How servers started from now on authenticate upgrades: explicitly off by default (suites about
+   * delivery, resume, backpressure); the auth suites set a real one.
+   */
+  authenticate: UpgradeAuthenticator = authOff;
   private readonly servers: RealtimeServer[] = [];
   private readonly connections: Redis[] = [];
   private readonly clients: TestClient[] = [];
@@ -129,6 +135,7 @@ export class Harness {
       keys: this.t.keys,
       logger: this.logger,
       config: { ...this.config, ...overrides },
+      authenticate: this.authenticate,
     });
     this.servers.push(realtime);
     const address: AddressInfo = await realtime.listen(0, '127.0.0.1');

@@ -1,8 +1,9 @@
 import { makeEnvelope, type EventData, type WsChannel } from '@agent-forge/contracts';
 import { HostCpuMeter, hostMemoryMb, processMemoryMb, round2, type Logger } from '@agent-forge/runtime';
+import type { TenantScope } from '@agent-forge/state';
 import type { RealtimeServerConfig } from './config';
 import type { DashboardSource, SessionSummary } from './dashboard-source';
-import { METRICS_FRAME } from './connection';
+import { METRICS_FRAME, PLAIN_FRAME } from './connection';
 import type { ConnectionHub } from './hub';
 
 const METRICS_CHANNELS: readonly WsChannel[] = ['metrics', 'dashboard'];
@@ -98,35 +99,43 @@ export class Ticker {
     const summaries = await this.readSummaries(sessions);
     for (const sessionId of sessions) {
       const data = sessionMetrics(figures, summaries?.get(sessionId));
-      hub.sendToSession(METRICS_CHANNELS, sessionId, frame(makeEnvelope('metrics', sessionId, data, now)), METRICS_FRAME);
+      hub.sendToSession(METRICS_CHANNELS, sessionId, frame(makeEnvelope('metrics', sessionId, data, now)), METRICS_FRAME, summaries?.get(sessionId)?.tenant);
     }
   }
 
   async dashboardTick(now: Date = new Date()): Promise<void> {
     const { hub, source } = this.deps;
     const sessions = hub.filteredSessions(DASHBOARD_CHANNELS);
-    const wantOverview = hub.hasUnfiltered(DASHBOARD_CHANNELS);
-    if (sessions.size === 0 && !wantOverview) return;
+    // One overview per audience: each tenant with unfiltered dashboards sees only its own sessions
+    // (read from that tenant's own active index), admins see every tenant's.
+    const scopes = [...hub.unfilteredScopes(DASHBOARD_CHANNELS)];
+    if (sessions.size === 0 && scopes.length === 0) return;
 
-    let activeIds: string[] | null = [];
-    if (wantOverview) {
-      try {
-        activeIds = await this.withinTick(source.activeSessionIds(), this.deps.config.DASHBOARD_INTERVAL_MS);
-      } catch (err) {
-        this.noteFailure(err);
-        activeIds = null;
-      }
-    }
-    // One read per distinct session, shared by the overview and the filtered sockets.
-    const summaries = await this.readSummaries(new Set([...sessions, ...(activeIds ?? [])]), this.deps.config.DASHBOARD_INTERVAL_MS);
+    const activeByScope = new Map<TenantScope, string[] | null>();
+    await Promise.all(
+      scopes.map(async (scope) => {
+        try {
+          activeByScope.set(scope, await this.withinTick(source.activeSessionIds(scope), this.deps.config.DASHBOARD_INTERVAL_MS));
+        } catch (err) {
+          this.noteFailure(err);
+          activeByScope.set(scope, null);
+        }
+      }),
+    );
+    // One read per distinct session, shared by the overviews and the filtered sockets.
+    const wanted = new Set(sessions);
+    for (const ids of activeByScope.values()) for (const id of ids ?? []) wanted.add(id);
+    const summaries = await this.readSummaries(wanted, this.deps.config.DASHBOARD_INTERVAL_MS);
 
     for (const sessionId of sessions) {
-      const data = sessionDashboard(summaries?.get(sessionId) ?? null);
-      hub.sendToSession(DASHBOARD_CHANNELS, sessionId, frame(makeEnvelope('dashboard_update', sessionId, data, now)));
+      const summary = summaries?.get(sessionId) ?? null;
+      const data = sessionDashboard(summary);
+      hub.sendToSession(DASHBOARD_CHANNELS, sessionId, frame(makeEnvelope('dashboard_update', sessionId, data, now)), PLAIN_FRAME, summary?.tenant);
     }
-    if (wantOverview) {
+    for (const scope of scopes) {
+      const activeIds = activeByScope.get(scope) ?? null;
       const data = overviewDashboard(activeIds && summaries ? { activeIds, summaries } : null);
-      hub.sendUnfiltered(DASHBOARD_CHANNELS, frame(makeEnvelope('dashboard_update', null, data, now)));
+      hub.sendUnfilteredScope(DASHBOARD_CHANNELS, scope, frame(makeEnvelope('dashboard_update', null, data, now)));
     }
   }
 

@@ -66,16 +66,19 @@ export interface DemoOptions {
   timeoutMs?: number;
   /** Resolves when the user asked to stop: the demo ends quietly. */
   aborted?: Promise<void>;
+  /** Bearer token for REST (Authorization header) and WebSocket (`?token=`); null with AUTH_MODE=off. */
+  token?: string | null;
 }
 
 /** Returns true when the pipeline completed. */
 export async function runDemo(opts: DemoOptions): Promise<boolean> {
   const { entryUrl, term } = opts;
   const t = term;
+  const auth: Record<string, string> = opts.token ? { authorization: `Bearer ${opts.token}` } : {};
   t.line(t.bold('Demo: the quick_test preset (forge: cognate → evomerge, a tiny model really trained and merged), followed live'));
   const start = await getJson(`${entryUrl}/api/v1/pipeline/start`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...auth },
     body: JSON.stringify(DEMO_REQUEST),
   });
   const sessionId = str((start.body as Record<string, unknown> | null)?.session_id);
@@ -83,7 +86,8 @@ export async function runDemo(opts: DemoOptions): Promise<boolean> {
     t.line(t.red(`  POST /api/v1/pipeline/start answered ${start.status}: ${JSON.stringify(start.body)}`));
     return false;
   }
-  const wsUrl = `${entryUrl.replace(/^http/, 'ws')}/ws/pipeline?session_id=${sessionId}`;
+  // Browsers cannot set headers on a WebSocket, so the token travels as ?token= (as here).
+  const wsUrl = `${entryUrl.replace(/^http/, 'ws')}/ws/pipeline?session_id=${sessionId}${opts.token ? `&token=${encodeURIComponent(opts.token)}` : ''}`;
   t.line(`  POST ${entryUrl}/api/v1/pipeline/start → session ${t.cyan(sessionId)}`);
   t.line(`  watching ${wsUrl}`);
 
@@ -203,7 +207,7 @@ export async function runDemo(opts: DemoOptions): Promise<boolean> {
     render();
   };
   const poll = setInterval(() => {
-    getJson(statusUrl)
+    getJson(statusUrl, { headers: auth })
       .then((r) => {
         if (r.status === 200 && r.body && typeof r.body === 'object') applyStatus(r.body as Record<string, unknown>);
       })
@@ -231,7 +235,7 @@ export async function runDemo(opts: DemoOptions): Promise<boolean> {
   }
 
   // The final word comes from GET /status (after a last redraw with it).
-  const final = await getJson(statusUrl).catch((err: unknown) => ({ status: 0, body: String(err) }));
+  const final = await getJson(statusUrl, { headers: auth }).catch((err: unknown) => ({ status: 0, body: String(err) }));
   if (final.status === 200 && final.body && typeof final.body === 'object') applyStatus(final.body as Record<string, unknown>);
   t.endLive();
   if (outcome === 'timeout') {

@@ -7,6 +7,7 @@ import { createEntryServer, listen, type EntryServer } from './entry';
 import { DEFAULT_REDIS_URL, DevstackError, ensureRedis, redactUrl, type RedisHandle } from './redis';
 import { ServiceProcess, stopServices, type LogMode, type ServiceSpec } from './services';
 import { runDemo } from './demo';
+import { DEV_ISSUER, ensureDevSecret, mintDevToken, writeDevToken } from './dev-auth';
 import { Terminal } from './ui';
 
 /**
@@ -30,6 +31,10 @@ const EnvSchema = z.object({
   AGENT_FORGE_LOGS: z.enum(['file', 'terminal']).default('file'),
   /** How long each service may take to answer its health check. */
   AGENT_FORGE_HEALTH_TIMEOUT_MS: z.coerce.number().int().min(1_000).default(60_000),
+  /** `off` runs the services without authentication (explicit, and loudly reported). */
+  AUTH_MODE: z.enum(['on', 'off']).default('on'),
+  /** A token to use instead of minting one (e.g. from your identity provider). */
+  AGENT_FORGE_TOKEN: z.string().optional(),
 });
 type Env = z.infer<typeof EnvSchema>;
 
@@ -57,8 +62,8 @@ async function assertPortFree(name: string, envVar: string, host: string, port: 
   });
 }
 
-function serviceSpecs(env: Env, redisUrl: string): ServiceSpec[] {
-  const common = { REDIS_URL: redisUrl, LOG_LEVEL: env.LOG_LEVEL, SHUTDOWN_TIMEOUT_MS: String(env.SHUTDOWN_TIMEOUT_MS) };
+function serviceSpecs(env: Env, redisUrl: string, authEnv: Record<string, string>): ServiceSpec[] {
+  const common = { REDIS_URL: redisUrl, LOG_LEVEL: env.LOG_LEVEL, SHUTDOWN_TIMEOUT_MS: String(env.SHUTDOWN_TIMEOUT_MS), ...authEnv };
   return [
     {
       name: 'gateway',
@@ -162,7 +167,22 @@ async function main(): Promise<number> {
     redis = await ensureRedis({ root: ROOT, url: env.REDIS_URL, log: (l) => say(`  ${l}`) });
     if (stopping) return;
 
-    for (const spec of serviceSpecs(env, redis.url)) {
+    // Security is on by default, locally too: a signing secret (made once, kept in .agent-forge/),
+    // an admin token for you and the demo. AUTH_MODE=off must be asked for, and is shouted about.
+    let token: string | null = null;
+    let authEnv: Record<string, string>;
+    if (env.AUTH_MODE === 'off') {
+      authEnv = { AUTH_MODE: 'off' };
+      say(term.red(term.bold('  AUTH_MODE=off: the services accept every request as an admin of every tenant. Local development only!')));
+    } else {
+      const source = ensureDevSecret(ROOT);
+      authEnv = { ...source.env, AUTH_MODE: 'on', ...(process.env.JWT_ISSUER ? {} : { JWT_ISSUER: DEV_ISSUER }) };
+      if (source.origin === 'generated') say(`  generated a local signing secret in ${path.relative(ROOT, source.file ?? '')} (git-ignored)`);
+      token = env.AGENT_FORGE_TOKEN ?? mintDevToken({ secret: source.secret, audience: process.env.JWT_AUDIENCE || undefined, issuer: process.env.JWT_ISSUER || DEV_ISSUER });
+      writeDevToken(ROOT, token);
+    }
+
+    for (const spec of serviceSpecs(env, redis.url, authEnv)) {
       const svc = new ServiceProcess(spec, ROOT, term, logMode);
       svc.onUnexpectedExit = (s, how) => {
         if (stopping) return;
@@ -198,11 +218,19 @@ async function main(): Promise<number> {
     say(row('pipeline-worker', `http://127.0.0.1:${env.WORKER_HEALTH_PORT}/health`));
     say(row('Redis', `${redactUrl(redis.url)}  ${term.dim(redis.started ? '(started by npm start; nothing saved)' : '(already running)')}`));
     say(row('Logs', `.agent-forge/logs/{gateway,realtime,worker}.log`));
+    if (token) {
+      say(row('Admin token (tenant default)', `${term.dim('in .agent-forge/dev-token:')}`));
+      say(`    ${token}`);
+      say(term.dim(`    curl -H "Authorization: Bearer $(cat .agent-forge/dev-token)" ${entryUrl}/api/v1/pipeline/history`));
+      say(term.dim('    more tokens: node tools/devstack/dist/mint-token.js --tenant <t> --roles viewer|operator|admin'));
+    } else {
+      say(row('Auth', term.red('OFF (AUTH_MODE=off)')));
+    }
     say('');
 
     if (env.AGENT_FORGE_DEMO) {
       try {
-        await runDemo({ entryUrl, term, aborted });
+        await runDemo({ entryUrl, term, aborted, token });
       } catch (err) {
         term.endLive();
         say(term.red(`  demo failed: ${err instanceof Error ? err.message : String(err)}`));

@@ -11,9 +11,15 @@ local function streamEpoch()
   return epoch
 end
 
+-- The owning tenant travels with every published event, so realtime replicas deliver it only to
+-- sockets of that tenant without reading the session (sessions from before tenants: 'default').
+local function streamTenant()
+  return redis.call('HGET', KEYS[1], 'tenant') or 'default'
+end
+
 local function emitRaw(streamKey, channel, maxlen, payload)
   local id = redis.call('XADD', streamKey, 'MAXLEN', '~', maxlen, '*', 'e', payload)
-  redis.call('PUBLISH', channel, '{"event_id":"' .. id .. '","epoch":"' .. streamEpoch() .. '",' .. string.sub(payload, 2))
+  redis.call('PUBLISH', channel, '{"event_id":"' .. id .. '","epoch":"' .. streamEpoch() .. '","tenant":' .. cjson.encode(streamTenant()) .. ',' .. string.sub(payload, 2))
   return id
 end
 

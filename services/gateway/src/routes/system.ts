@@ -1,9 +1,18 @@
+import express, { type RequestHandler } from 'express';
 import { API_PREFIX, buildOpenApiDocument, errorBody, type InfoResponse } from '@agent-forge/contracts';
-import express, { type Router } from 'express';
 import * as swaggerUi from 'swagger-ui-express';
 import type { GatewayContext } from '../context';
 import { RETRY_AFTER_SECONDS } from '../errors';
 import { queuesUp, redisUp } from '../services/health';
+import { metricsHandler, queueDashboard } from '../observability';
+import type { Handlers } from './types';
+
+/** A mounted sub-app as one router, so the route's guard is the only layer in front of it. */
+function asMount(handler: RequestHandler): RequestHandler {
+  const router = express.Router();
+  router.use(handler);
+  return router;
+}
 
 export function infoResponse(version: string): InfoResponse {
   const p = API_PREFIX;
@@ -21,6 +30,8 @@ export function infoResponse(version: string): InfoResponse {
       'execution history',
       'OpenAPI 3.1 document and Swagger UI',
       'real-time events over WebSocket (realtime service)',
+      'JWT (HS256/RS256/ES256, JWKS) and API-key authentication, roles viewer/operator/admin, tenant isolation',
+      'rate limits shared across replicas, audit log',
     ],
     endpoints: {
       start: `POST ${p}/start`,
@@ -37,6 +48,9 @@ export function infoResponse(version: string): InfoResponse {
       history: `GET ${p}/history?limit=&status=`,
       health: `GET ${p}/health`,
       info: 'GET /api/v1/info',
+      whoami: 'GET /api/v1/auth/whoami',
+      api_keys: 'POST|GET /api/v1/auth/api-keys, DELETE /api/v1/auth/api-keys/{key_id}',
+      audit: 'GET /api/v1/audit?tenant=&actor=&action=&outcome=&since=&until=&cursor=&limit=',
       openapi: 'GET /openapi.json',
       docs: 'GET /docs',
       websocket: 'WS /ws/{agents|tasks|metrics|pipeline|dashboard}?session_id=',
@@ -44,26 +58,33 @@ export function infoResponse(version: string): InfoResponse {
   };
 }
 
-/** Info, docs, OpenAPI, probes, and `/` → `/docs`. */
-export function systemRoutes(ctx: GatewayContext): Router {
-  const r = express.Router();
+/** Info, docs, OpenAPI, probes, and `/` → `/docs`: all public. */
+export function systemHandlers(ctx: GatewayContext): Handlers {
   const doc = buildOpenApiDocument({ version: ctx.version });
-
-  r.get('/', (_req, res) => res.redirect(302, '/docs'));
-  r.get('/api/v1/info', (_req, res) => res.json(infoResponse(ctx.version)));
-  r.get('/openapi.json', (_req, res) => res.json(doc));
   const ui = { customSiteTitle: 'Agent Forge API', swaggerOptions: { validatorUrl: null } };
-  r.use('/docs', swaggerUi.serveFiles(doc, ui), swaggerUi.setup(doc, ui));
-
-  r.get('/health/live', (_req, res) => res.json({ status: 'ok' }));
-  r.get('/health/ready', async (_req, res) => {
-    const [redis, queues] = await Promise.all([redisUp(ctx), queuesUp(ctx)]);
-    if (redis && queues) {
-      res.json({ status: 'ready' });
-      return;
-    }
-    res.set('Retry-After', String(RETRY_AFTER_SECONDS));
-    res.status(503).json(errorBody('UNAVAILABLE', 'Redis does not answer PING', { redis: redis ? 'up' : 'down', queues: queues ? 'up' : 'down' }));
-  });
-  return r;
+  return {
+    root: (_req, res) => res.redirect(302, '/docs'),
+    info: (_req, res) => {
+      res.json(infoResponse(ctx.version));
+    },
+    openapi: (_req, res) => {
+      res.json(doc);
+    },
+    docs: [...swaggerUi.serveFiles(doc, ui), swaggerUi.setup(doc, ui)],
+    'health.live': (_req, res) => {
+      res.json({ status: 'ok' });
+    },
+    'health.ready': async (_req, res) => {
+      const [redis, queues] = await Promise.all([redisUp(ctx), queuesUp(ctx)]);
+      if (redis && queues) {
+        res.json({ status: 'ready' });
+        return;
+      }
+      res.set('Retry-After', String(RETRY_AFTER_SECONDS));
+      res.status(503).json(errorBody('UNAVAILABLE', 'Redis does not answer PING', { redis: redis ? 'up' : 'down', queues: queues ? 'up' : 'down' }));
+    },
+    metrics: metricsHandler,
+    // bull-board, read-only; mounted only when QUEUE_DASHBOARD is on (else the route answers 404).
+    'admin.queues': asMount(ctx.config.QUEUE_DASHBOARD ? queueDashboard(ctx.queues) : (_req, res) => void res.status(404).json(errorBody('NOT_FOUND', 'the queue dashboard is off (QUEUE_DASHBOARD)'))),
+  };
 }

@@ -1,18 +1,18 @@
 import { CheckpointSaveRequest, type CheckpointLoadResponse, type CheckpointResponse } from '@agent-forge/contracts';
-import type { SessionSnapshot } from '@agent-forge/state';
+import type { SessionSnapshot, TenantScope } from '@agent-forge/state';
 import { randomUUID } from 'node:crypto';
 import type { GatewayContext } from '../context';
 import { NotFoundError } from '../errors';
 import { parseBody } from '../validate';
 
-export async function saveCheckpoint(ctx: GatewayContext, body: unknown): Promise<CheckpointResponse> {
+export async function saveCheckpoint(ctx: GatewayContext, body: unknown, scope: TenantScope): Promise<CheckpointResponse> {
   const req = parseBody(CheckpointSaveRequest, body);
   const saved = await ctx.checkpoints.save(req.session_id, {
     name: req.checkpoint_name ?? null,
     includeModelState: req.include_model_state,
     includeSwarmState: req.include_swarm_state,
     uriBase: ctx.uriBase,
-  });
+  }, scope);
   if (!saved) throw new NotFoundError('SESSION_NOT_FOUND', `session ${req.session_id} does not exist`, { session_id: req.session_id });
   return saved;
 }
@@ -38,8 +38,8 @@ export function forkSnapshot(snapshot: SessionSnapshot, newId: string, now = new
  * session is live — into a new session. The next unfinished phase is enqueued under the restored
  * run generation, so jobs of the earlier run can never touch it.
  */
-export async function loadCheckpoint(ctx: GatewayContext, checkpointId: string, requestId?: string): Promise<CheckpointLoadResponse> {
-  const found = await ctx.checkpoints.get(checkpointId);
+export async function loadCheckpoint(ctx: GatewayContext, checkpointId: string, requestId: string | undefined, scope: TenantScope): Promise<CheckpointLoadResponse> {
+  const found = await ctx.checkpoints.get(checkpointId, scope);
   if (!found) throw new NotFoundError('CHECKPOINT_NOT_FOUND', `checkpoint ${checkpointId} does not exist`, { checkpoint_id: checkpointId });
   let snapshot = found.snapshot;
   let restored = await ctx.sessions.restore(snapshot);
@@ -55,9 +55,9 @@ export async function loadCheckpoint(ctx: GatewayContext, checkpointId: string, 
   return { status: 'loaded', checkpoint_id: checkpointId, session_id: sessionId, next_phase: restored.nextPhase };
 }
 
-export async function listCheckpoints(ctx: GatewayContext, sessionId: string): Promise<CheckpointResponse[]> {
-  const list = await ctx.checkpoints.listForSession(sessionId);
-  if (list.length === 0 && !(await ctx.sessions.exists(sessionId))) {
+export async function listCheckpoints(ctx: GatewayContext, sessionId: string, scope: TenantScope): Promise<CheckpointResponse[]> {
+  const list = await ctx.checkpoints.listForSession(sessionId, scope);
+  if (list === null) {
     throw new NotFoundError('SESSION_NOT_FOUND', `session ${sessionId} does not exist`, { session_id: sessionId });
   }
   return list;

@@ -54,5 +54,7 @@ export async function health(ctx: GatewayContext): Promise<HealthResponse> {
     redis: up ? 'up' : 'down',
     process_memory_mb: processMemoryMb(),
     ...(queues ? { queues } : {}),
+    auth: ctx.auth.enabled ? 'on' : 'off',
+    audit_write_failures: ctx.auditor.counters.audit_write_failures,
   };
 }

@@ -9,6 +9,8 @@ import {
   type PipelinePhase,
   type StartPipelineResponse,
 } from '@agent-forge/contracts';
+import type { Principal } from '@agent-forge/auth';
+import type { TenantScope } from '@agent-forge/state';
 import { randomUUID } from 'node:crypto';
 import type { GatewayContext } from '../context';
 import { InvalidTransitionError, NotFoundError, ValidationError } from '../errors';
@@ -31,13 +33,14 @@ export function mergeConfig(base: Record<string, unknown>, over: Record<string, 
  * With `preset`, the preset supplies phases / max_agents / swarm_topology / enable_* / config and
  * every field present in the request overrides it (`config` is merged, request keys winning).
  */
-export async function startPipeline(ctx: GatewayContext, body: unknown, requestId?: string): Promise<StartPipelineResponse> {
+export async function startPipeline(ctx: GatewayContext, body: unknown, requestId: string | undefined, principal: Principal): Promise<StartPipelineResponse> {
   const req = parseBody(StartPipelineRequest, body);
+  const tenant = principal.tenant;
   const given = (key: string) => isPlainObject(body) && body[key] !== undefined;
 
   let preset: PresetConfig | null = null;
   if (req.preset !== undefined) {
-    const stored = await ctx.presets.get(req.preset);
+    const stored = await ctx.presets.get(tenant, req.preset);
     if (!stored) throw new NotFoundError('PRESET_NOT_FOUND', `preset "${req.preset}" does not exist`, { preset: req.preset });
     preset = parseWith(PresetConfig, stored.config, ['preset']);
   }
@@ -55,6 +58,7 @@ export async function startPipeline(ctx: GatewayContext, body: unknown, requestI
   const first = phases[0] as PipelinePhase;
   await ctx.sessions.create({
     sessionId,
+    tenant,
     phases: [...phases],
     config,
     enableMonitoring: pick('enable_monitoring'),
@@ -63,7 +67,7 @@ export async function startPipeline(ctx: GatewayContext, body: unknown, requestI
     maxAgents: req.max_agents ?? preset?.max_agents ?? DEFAULT_MAX_AGENTS,
     preset: req.preset ?? null,
   });
-  if (req.preset !== undefined) await ctx.presets.recordUse(req.preset);
+  if (req.preset !== undefined) await ctx.presets.recordUse(tenant, req.preset);
   await ctx.queues.enqueue({ sessionId, phase: first, runGen: 1, ...(requestId ? { requestId } : {}) });
   return { session_id: sessionId, status: 'started' };
 }
@@ -73,11 +77,11 @@ export async function startPipeline(ctx: GatewayContext, body: unknown, requestI
  * transition table), tell the worker owning the phase, re-enqueue a parked phase on resume, and
  * checkpoint a gracefully stopped session so it can be resumed from there later.
  */
-export async function controlPipeline(ctx: GatewayContext, body: unknown, requestId?: string): Promise<ControlResponse> {
+export async function controlPipeline(ctx: GatewayContext, body: unknown, requestId: string | undefined, scope: TenantScope): Promise<ControlResponse> {
   const req = parseBody(ControlRequest, body);
   const { action, session_id: sessionId, force } = req;
   const reason = `${action}${force ? ' (force)' : ''} requested via API`;
-  const r = await ctx.sessions.control(sessionId, action, reason, force);
+  const r = await ctx.sessions.control(sessionId, action, reason, scope, force);
   if (r.kind === 'not_found') throw new NotFoundError('SESSION_NOT_FOUND', `session ${sessionId} does not exist`, { session_id: sessionId });
   if (r.kind === 'gate_blocked') {
     const { status_reason } = await ctx.sessions.sessionFields(sessionId, ['status_reason']);
@@ -98,7 +102,7 @@ export async function controlPipeline(ctx: GatewayContext, body: unknown, reques
   if (action === 'stop') {
     const { enable_checkpoints } = await ctx.sessions.sessionFields(sessionId, ['enable_checkpoints']);
     if (enable_checkpoints !== '0') {
-      await ctx.checkpoints.save(sessionId, { name: 'stop', includeModelState: true, includeSwarmState: true, uriBase: ctx.uriBase });
+      await ctx.checkpoints.save(sessionId, { name: 'stop', includeModelState: true, includeSwarmState: true, uriBase: ctx.uriBase }, scope);
     }
   }
   return { status: 'success', action, session_id: sessionId, pipeline_status: r.to };

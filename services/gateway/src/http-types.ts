@@ -1,0 +1,14 @@
+import type { Principal } from '@agent-forge/auth';
+
+declare module 'http' {
+  interface IncomingMessage {
+    /** Request id (echoed as `x-request-id`). */
+    id?: string;
+    /** Who is calling; set by the route guard. */
+    principal?: Principal;
+    /** Why authentication failed (for the audit entry). */
+    authFailure?: string;
+  }
+}
+
+export {};

@@ -1,0 +1,88 @@
+import { actorOf, can, credentialFrom, leastRoleFor, type Authenticator } from '@agent-forge/auth';
+import type { AuditOutcome } from '@agent-forge/state';
+import type { Request, RequestHandler, Response } from 'express';
+import type { Auditor } from './audit';
+import { HttpError } from './errors';
+import './http-types';
+import { rateHeaders, type RateLimits } from './rate-limit';
+import type { RouteSpec } from './route-table';
+
+export interface GuardDeps {
+  auth: Authenticator;
+  limits: RateLimits | null;
+  auditor: Auditor;
+}
+
+class UnauthenticatedError extends HttpError {
+  constructor(message: string) {
+    super('UNAUTHENTICATED', message, null, { 'WWW-Authenticate': 'Bearer realm="agent-forge"' });
+  }
+}
+
+/** Who the audit entry names as the target: the id the call acted on. */
+function auditTarget(req: Request, res: Response): string {
+  const local = res.locals.auditTarget;
+  if (typeof local === 'string' && local) return local;
+  const params = req.params as Record<string, string | undefined>;
+  const fromParams = params.session_id ?? params.checkpoint_id ?? params.key_id ?? params.name;
+  if (fromParams) return fromParams.slice(0, 256);
+  const body = req.body as Record<string, unknown> | undefined;
+  const fromBody = body && typeof body === 'object' ? (body.session_id ?? body.preset_name) : undefined;
+  return typeof fromBody === 'string' ? fromBody.slice(0, 256) : `${req.method} ${req.path}`.slice(0, 256);
+}
+
+function outcomeOf(status: number): AuditOutcome {
+  if (status < 400) return 'success';
+  return status === 401 || status === 403 ? 'denied' : 'failure';
+}
+
+/**
+ * The one guard every non-public route runs (its row of the route table decides): authenticate
+ * (JWT or API key), check the route's permission, spend the rate budget, and write the audit entry
+ * once the answer is known (state-changing routes always; any route on 401/403).
+ */
+export function guard(spec: RouteSpec, deps: GuardDeps): RequestHandler {
+  const permission = spec.access;
+  const handler: RequestHandler & { routeSpec?: RouteSpec } = async (req, res, next) => {
+    if (spec.audit || deps.auth.enabled) {
+      res.once('finish', () => {
+        const status = res.statusCode;
+        if (!spec.audit && status !== 401 && status !== 403) return;
+        const principal = req.principal;
+        const errorCode = typeof res.locals.errorCode === 'string' ? res.locals.errorCode : '';
+        deps.auditor.record({
+          actor: principal ? actorOf(principal) : '',
+          tenant: principal?.tenant ?? '',
+          action: status === 401 ? 'auth.failure' : spec.id,
+          target: auditTarget(req, res),
+          outcome: outcomeOf(status),
+          status,
+          request_id: req.id ?? '',
+          ip: req.ip ?? '',
+          reason: status === 401 ? (req.authFailure ?? errorCode) : errorCode,
+        });
+      });
+    }
+    const ip = req.ip ?? 'unknown';
+    const result = await deps.auth.authenticate(credentialFrom(req.headers));
+    if (!result.ok) {
+      req.authFailure = result.reason;
+      // Failed attempts spend the caller's address budget: guessing keys gets a 429 soon.
+      if (deps.limits && spec.rate) await deps.limits.consume(spec.rate, null, ip);
+      throw new UnauthenticatedError(result.message);
+    }
+    const principal = result.principal;
+    req.principal = principal;
+    if (deps.limits && spec.rate) {
+      const state = await deps.limits.consume(spec.rate, actorOf(principal), ip);
+      res.set(rateHeaders(state));
+    }
+    if (permission !== 'authenticated' && permission !== 'public' && !can(principal, permission)) {
+      throw new HttpError('FORBIDDEN', `this needs the ${permission} permission (role ${leastRoleFor(permission)} or above)`, { required_permission: permission });
+    }
+    next();
+  };
+  // Lets the route-table test check that every registered route starts with its own row's guard.
+  handler.routeSpec = spec;
+  return handler;
+}
