@@ -13,7 +13,8 @@
  *   4. check every pipeline completed (none failed), stop everything, delete the keys.
  * Prints both rates and the 2-vs-1 ratio, writes results/scale-out-<time>.json.
  *
- * Knobs: BENCH_PIPELINES (300), BENCH_WORKER_CONCURRENCY (8), REDIS_URL.
+ * Knobs: BENCH_PIPELINES (300), BENCH_WORKER_CONCURRENCY (8), BENCH_CHECKPOINTS (1; 0 = no
+ * phase-boundary checkpoints), REDIS_URL.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
@@ -27,7 +28,9 @@ const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const PIPELINES = envNumber('BENCH_PIPELINES', 300);
 const CONCURRENCY = envNumber('BENCH_WORKER_CONCURRENCY', 8);
 const PHASES = ['cognate', 'evomerge', 'quietstar', 'bitnet', 'training', 'baking', 'adas', 'compression'];
-const START_BODY = { phases: PHASES, config: { executor: 'dry-run', dry_run: { steps: 1, step_ms: 0 } } };
+// BENCH_CHECKPOINTS=0 turns the phase-boundary checkpoints off (on by default, as for users).
+const CHECKPOINTS = (process.env.BENCH_CHECKPOINTS ?? '1') !== '0';
+const START_BODY = { phases: PHASES, enable_checkpoints: CHECKPOINTS, config: { executor: 'dry-run', dry_run: { steps: 1, step_ms: 0 } } };
 const TIMEOUT_MS = 240_000;
 
 const children = [];
@@ -193,7 +196,7 @@ async function main() {
     console.log(`2 workers: ${line(two)}`);
     const ratio = round(two.pipelines_per_minute / one.pipelines_per_minute, 2);
     console.log(`scale-out ratio (2 vs 1 workers): ×${ratio} (goal ≥ 1.7 on 2 cores)`);
-    const file = writeResult(NAME, { name: NAME, at: new Date().toISOString(), machine: machine(), concurrency: CONCURRENCY, runs: [one, two], ratio });
+    const file = writeResult(NAME, { name: NAME, at: new Date().toISOString(), machine: machine(), concurrency: CONCURRENCY, checkpoints: CHECKPOINTS, runs: [one, two], ratio });
     console.log(`results: ${path.relative(ROOT, file)}`);
   } finally {
     process.off('SIGINT', onSignal);
