@@ -15,6 +15,15 @@ const commonPhaseKeys = {
   steps: positiveInt(100_000).optional(),
   step_ms: z.int().min(0).max(600_000).optional(),
   timeout_seconds: z.number().positive().max(7 * 24 * 3600).optional(),
+  /** Forge executors: write an in-phase checkpoint every this many steps (default per phase). */
+  checkpoint_every: positiveInt(100_000).optional(),
+};
+
+/** Keys of the built-in (forge) executors; optional here, their defaults live in @agent-forge/forge. */
+const lr = z.number().positive().max(10);
+const forgeTrainingKeys = {
+  batch_size: positiveInt(4096).optional(),
+  learning_rate: lr.optional(),
 };
 
 export const PHASE_CONFIG_SCHEMAS = {
@@ -24,6 +33,10 @@ export const PHASE_CONFIG_SCHEMAS = {
     init_strategy: z.enum(['xavier_uniform', 'kaiming_normal', 'random', 'custom']).default('xavier_uniform'),
     merge_strategy: z.enum(['average', 'weighted', 'evolutionary']).default('evolutionary'),
     models_created: positiveInt(16).default(3),
+    ...forgeTrainingKeys,
+    pretrain_steps: z.int().min(0).max(1_000_000).optional(),
+    init_std: z.number().positive().max(10).optional(),
+    merge_trials: z.int().min(0).max(1000).optional(),
   }),
   evomerge: z.looseObject({
     ...commonPhaseKeys,
@@ -31,16 +44,25 @@ export const PHASE_CONFIG_SCHEMAS = {
     generations: positiveInt(1000).default(10),
     mutation_rate: unit.default(0.1),
     merge_operators: z.array(z.enum(['linear', 'slerp', 'ties', 'dare'])).min(1).default(['linear', 'slerp', 'ties', 'dare']),
+    mutation_scale: z.number().min(0).max(10).optional(),
+    merge_density: z.number().gt(0).max(1).optional(),
+    eval_samples: positiveInt(1_000_000).optional(),
+    convergence_threshold: z.number().min(0).max(1).optional(),
   }),
   quietstar: z.looseObject({
     ...commonPhaseKeys,
     thought_length: positiveInt(256).default(8),
     num_thoughts: positiveInt(64).default(4),
+    ...forgeTrainingKeys,
+    iterations: positiveInt(1_000_000).optional(),
+    eval_problems: positiveInt(100_000).optional(),
+    thought_dim: positiveInt(1024).optional(),
   }),
   bitnet: z.looseObject({
     ...commonPhaseKeys,
     group_size: positiveInt(4096).default(64),
     calibration_samples: positiveInt(100_000).default(128),
+    calibrate_scales: z.boolean().optional(),
   }),
   training: z.looseObject({
     ...commonPhaseKeys,
@@ -56,23 +78,36 @@ export const PHASE_CONFIG_SCHEMAS = {
         lambda: z.number().min(0).max(100).default(2),
       })
       .optional(),
+    weight_decay: z.number().min(0).max(10).optional(),
+    momentum: unit.optional(),
+    eval_samples: positiveInt(1_000_000).optional(),
   }),
   baking: z.looseObject({
     ...commonPhaseKeys,
     tool_types: z.array(z.string().min(1).max(64)).max(32).default(['calculator', 'search', 'code']),
     persona_traits: z.array(z.string().min(1).max(64)).max(32).default(['helpful', 'precise']),
+    ...forgeTrainingKeys,
+    iterations: positiveInt(1_000_000).optional(),
+    examples_per_label: positiveInt(10_000).optional(),
   }),
   adas: z.looseObject({
     ...commonPhaseKeys,
     iterations: positiveInt(10_000).default(10),
     population_size: z.int().min(2).max(256).default(12),
     search_space: z.record(z.string(), z.unknown()).optional(),
+    ...forgeTrainingKeys,
+    train_steps: positiveInt(1_000_000).optional(),
+    final_train_steps: z.int().min(0).max(10_000_000).optional(),
+    size_weight: z.number().min(0).max(10).optional(),
   }),
   compression: z.looseObject({
     ...commonPhaseKeys,
     target_sparsity: z.number().min(0).max(0.99).default(0.5),
     codebook_size: z.int().min(2).max(65_536).default(16),
     method: z.string().min(1).max(64).optional(),
+    ...forgeTrainingKeys,
+    finetune_steps: z.int().min(0).max(1_000_000).optional(),
+    kmeans_iterations: positiveInt(1000).optional(),
   }),
 } as const satisfies Record<PipelinePhase, z.ZodType>;
 
@@ -88,6 +123,10 @@ export const DryRunConfig = z.looseObject({
 export const PipelineConfig = z.looseObject({
   ...Object.fromEntries(PIPELINE_PHASES.map((p) => [p, z.record(z.string(), z.unknown()).optional()])),
   executor: z.string().min(1).max(64).default('dry-run'),
+  /** Seed of every random choice of the built-in executors (default 1337 there): same seed, same result. */
+  seed: z.int().min(0).max(2 ** 31 - 1).optional(),
+  /** Grows the built-in executors' model and data (default 1). */
+  scale: z.number().positive().max(64).optional(),
   dry_run: DryRunConfig.optional(),
   quality_gates: z.record(z.string(), z.unknown()).optional(),
 });

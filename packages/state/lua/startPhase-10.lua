@@ -3,7 +3,9 @@
   KEYS: session, events, 8 phase hashes
   ARGV[1] phase  ARGV[2] run_gen of the job  ARGV[3] worker id  ARGV[4] now ISO  ARGV[5] now ms
   ARGV[6] channel  ARGV[7] maxlen
-  Returns {'gone'} | {'skip', reason} | {'parked'} | {'run', resume_state, attempt}
+  Returns {'gone'} | {'skip', reason} | {'parked'}
+        | {'run', resume_state, attempt, config JSON, enable_checkpoints, previous phase, its metrics JSON, its artifacts JSON}
+  (everything the worker needs to run the phase, so it reads nothing else)
 ]]
 --@include emit
 --@include session
@@ -33,4 +35,13 @@ local pct = tonumber(redis.call('HGET', pKey, 'progress') or '0') or 0
 local total = totalProgress(cjson.decode(s[5]), pct)
 redis.call('HSET', KEYS[1], 'total_progress', total, 'phase_progress', pct)
 emit(KEYS[2], channel, maxlen, progressEnvelope(s[2], nowIso, phase, pct, total, 'running', 'phase ' .. phase .. ' started', nil))
-return {'run', redis.call('HGET', pKey, 'resume_state') or '', attempt}
+-- The last completed phase before this one: its outputs feed this phase.
+local phases = cjson.decode(s[5])
+local prev, prevMetrics, prevArtifacts = '', '', ''
+for _, p in ipairs(phases) do
+  if p == phase then break end
+  local h = redis.call('HMGET', phaseKey(p), 'status', 'custom_metrics', 'artifacts')
+  if h[1] == 'completed' then prev, prevMetrics, prevArtifacts = p, h[2] or '', h[3] or '' end
+end
+local cfg = redis.call('HMGET', KEYS[1], 'config', 'enable_checkpoints')
+return {'run', redis.call('HGET', pKey, 'resume_state') or '', attempt, cfg[1] or '{}', cfg[2] or '0', prev, prevMetrics, prevArtifacts}

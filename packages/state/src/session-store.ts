@@ -39,8 +39,19 @@ export type ControlResult =
   | { kind: 'invalid'; from: PipelineStatus }
   | { kind: 'ok'; from: PipelineStatus; to: PipelineStatus; enqueue: boolean; runGen: number; currentPhase: PipelinePhase | null };
 
+export interface ClaimedPhase {
+  kind: 'run';
+  resumeState: unknown;
+  attempt: number;
+  /** The session's pipeline config (JSON object as stored at start). */
+  config: Record<string, unknown>;
+  enableCheckpoints: boolean;
+  /** The last completed phase before this one, with its outputs; null for the first. */
+  previous: { phase: PipelinePhase; metrics: Record<string, unknown>; artifacts: Record<string, ArtifactRef> } | null;
+}
+
 export type StartPhaseResult =
-  | { kind: 'run'; resumeState: unknown; attempt: number }
+  | ClaimedPhase
   | { kind: 'parked' }
   | { kind: 'skip'; reason: string };
 
@@ -213,7 +224,23 @@ export class SessionStore {
       this.keys.eventsChannel(),
       this.streamMaxLen,
     ]);
-    if (r[0] === 'run') return { kind: 'run', resumeState: r[1] ? JSON.parse(String(r[1])) : null, attempt: Number(r[2]) };
+    if (r[0] === 'run') {
+      const [, resume, attempt, config, checkpoints, prev, prevMetrics, prevArtifacts] = r.map(String);
+      return {
+        kind: 'run',
+        resumeState: resume ? JSON.parse(resume) : null,
+        attempt: Number(attempt),
+        config: JSON.parse(config || '{}') as Record<string, unknown>,
+        enableCheckpoints: checkpoints === '1',
+        previous: prev
+          ? {
+              phase: prev as PipelinePhase,
+              metrics: prevMetrics ? (JSON.parse(prevMetrics) as Record<string, unknown>) : {},
+              artifacts: prevArtifacts ? (JSON.parse(prevArtifacts) as Record<string, ArtifactRef>) : {},
+            }
+          : null,
+      };
+    }
     if (r[0] === 'parked') return { kind: 'parked' };
     return { kind: 'skip', reason: String(r[1] ?? r[0]) };
   }
@@ -382,19 +409,17 @@ export class SessionStore {
 
   // ── agents ──────────────────────────────────────────────────────────────────────────────
 
-  /** Record agents' latest state; the session's `active_agents` count follows from the agents hash. */
-  async upsertAgents(sessionId: string, agents: AgentStatus[]): Promise<void> {
-    if (agents.length === 0) return;
-    const fields: Record<string, string> = {};
-    for (const a of agents) fields[a.agent_id] = JSON.stringify(a);
-    const [, all] = await Promise.all([
-      this.redis.hset(this.keys.agents(sessionId), fields),
-      this.redis.hvals(this.keys.agents(sessionId)),
+  /**
+   * Record an agent's latest state and emit its agent_update event, in one script (the session's
+   * `active_agents` count follows from the agents hash). Nothing is written for a vanished session.
+   */
+  async updateAgent(sessionId: string, agent: AgentStatus): Promise<void> {
+    await runScript(this.redis, 'agentUpdate', [this.keys.session(sessionId), this.keys.events(sessionId), this.keys.agents(sessionId)], [
+      JSON.stringify(agent),
+      now().toISOString(),
+      this.keys.eventsChannel(),
+      this.streamMaxLen,
     ]);
-    const merged = new Map(all.map((v) => JSON.parse(v) as AgentStatus).map((a) => [a.agent_id, a]));
-    for (const a of agents) merged.set(a.agent_id, a);
-    const active = [...merged.values()].filter((a) => a.state === 'active' || a.state === 'executing').length;
-    await this.redis.hset(this.keys.session(sessionId), 'active_agents', active);
   }
 
   // ── indexes ─────────────────────────────────────────────────────────────────────────────

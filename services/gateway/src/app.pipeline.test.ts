@@ -111,10 +111,8 @@ describe('status, swarm and quality gates', () => {
     const id = await start();
     expect((await sessions.startPhase(id, 'cognate', 1, 'w1')).kind).toBe('run');
     await sessions.progress(id, 'cognate', 1, { percent: 50, metrics: { step: 5 }, message: 'half', memoryMb: 12 });
-    await sessions.upsertAgents(id, [
-      { agent_id: 'a1', role: 'builder', phase: 'cognate', state: 'executing', current_task: 'merge', memory_usage_mb: 10, cpu_usage_percent: 20, uptime_seconds: 1 },
-      { agent_id: 'a2', role: 'checker', phase: 'cognate', state: 'idle', current_task: null, memory_usage_mb: 5, cpu_usage_percent: 0, uptime_seconds: 1 },
-    ]);
+    await sessions.updateAgent(id, { agent_id: 'a1', role: 'builder', phase: 'cognate', state: 'executing', current_task: 'merge', memory_usage_mb: 10, cpu_usage_percent: 20, uptime_seconds: 1 });
+    await sessions.updateAgent(id, { agent_id: 'a2', role: 'checker', phase: 'cognate', state: 'idle', current_task: null, memory_usage_mb: 5, cpu_usage_percent: 0, uptime_seconds: 1 });
     const status = (await request(app).get(`${P}/status/${id}`).expect(200)).body;
     expect(status).toMatchObject({ status: 'running', current_phase: 'cognate', total_progress_percent: 25, progress_percent: 25, phases: ['cognate', 'evomerge'], metrics: { cognate: { step: 5 }, evomerge: {} }, agent_count: 2 });
     expect(status.active_agents.map((a: { agent_id: string }) => a.agent_id)).toEqual(['a1']);

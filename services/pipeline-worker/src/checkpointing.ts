@@ -1,10 +1,9 @@
 import type { PipelinePhase } from '@agent-forge/contracts';
 import type { ArtifactStore } from '@agent-forge/engine';
 import type { Logger } from '@agent-forge/runtime';
-import type { CheckpointStore, SessionStore } from '@agent-forge/state';
+import type { CheckpointStore } from '@agent-forge/state';
 
 export interface PhaseBoundaryCheckpointsOptions {
-  sessions: SessionStore;
   checkpoints: CheckpointStore;
   artifacts: ArtifactStore;
   /** Checkpoints kept per session; older ones are deleted with the artifacts only they referenced. */
@@ -21,9 +20,8 @@ export interface PhaseBoundaryCheckpointsOptions {
 export class PhaseBoundaryCheckpoints {
   constructor(private readonly opts: PhaseBoundaryCheckpointsOptions) {}
 
+  /** Call only for sessions with checkpoints enabled (the phase's claim says so). */
   async afterPhase(sessionId: string, phase: PipelinePhase): Promise<void> {
-    const { enable_checkpoints } = await this.opts.sessions.sessionFields(sessionId, ['enable_checkpoints']);
-    if (enable_checkpoints !== '1') return;
     const saved = await this.opts.checkpoints.save(sessionId, {
       name: `after-${phase}`,
       includeModelState: true,

@@ -28,9 +28,7 @@ async function main(): Promise<void> {
     registry.register(new ThreadedExecutor({ ...m, memoryLimitMb: config.AGENT_MEMORY_LIMIT_MB, killGraceMs: config.EXECUTOR_KILL_GRACE_MS }));
   }
   const artifacts = new FsArtifactStore(config.ARTIFACT_ROOT);
-  const boundary = new PhaseBoundaryCheckpoints({
-    sessions: store,
-    checkpoints: new CheckpointStore(redis, keys, store),
+  const boundary = new PhaseBoundaryCheckpoints({ checkpoints: new CheckpointStore(redis, keys, store),
     artifacts,
     keep: config.CHECKPOINT_RETENTION,
     uriBase: publicRedisUri(config.REDIS_URL),

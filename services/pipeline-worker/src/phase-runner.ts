@@ -14,7 +14,7 @@ import {
   type ProgressStep,
 } from '@agent-forge/engine';
 import { CpuMeter, processMemoryMb, round2, type Logger } from '@agent-forge/runtime';
-import { requestedPhases, type EventPublisher, type SessionSnapshot, type SessionStore } from '@agent-forge/state';
+import type { EventPublisher, SessionStore } from '@agent-forge/state';
 import { UnrecoverableError, type Job } from 'bullmq';
 import type { PhaseBoundaryCheckpoints } from './checkpointing';
 import type { ControlListener } from './control-listener';
@@ -39,20 +39,6 @@ export type PhaseJobOutcome =
   | { outcome: 'aborted'; reason: string }
   | { outcome: 'skipped'; reason: string }
   | { outcome: 'failed'; code: string };
-
-/** The last completed phase before `phase` in the pipeline's order: its outputs feed this one. */
-function previousPhase(snap: SessionSnapshot, phase: PipelinePhase): PreviousPhase | null {
-  const phases = requestedPhases(snap);
-  const before = phases.slice(0, phases.indexOf(phase)).reverse();
-  const done = before.find((p) => snap.phases[p]?.status === 'completed');
-  if (!done) return null;
-  const h = snap.phases[done] ?? {};
-  return {
-    phase: done,
-    metrics: h.custom_metrics ? (JSON.parse(h.custom_metrics) as Record<string, unknown>) : {},
-    artifacts: h.artifacts ? (JSON.parse(h.artifacts) as PreviousPhase['artifacts']) : {},
-  };
-}
 
 /** The process's CPU meter: agents run in this process, so they report its measured usage. */
 const processCpu = new CpuMeter();
@@ -80,10 +66,9 @@ export class PhaseRunner {
       return { outcome: 'skipped', reason: claim.reason };
     }
 
-    const snap = await store.snapshot(sessionId);
-    if (!snap) return { outcome: 'skipped', reason: 'session vanished' };
-    const pipelineConfig = JSON.parse(snap.session.config ?? '{}') as PipelineConfig;
-    const previous = previousPhase(snap, phase);
+    // The claim returned everything the phase needs (config, previous outputs): no further reads.
+    const pipelineConfig = claim.config as PipelineConfig;
+    const previous: PreviousPhase | null = claim.previous;
     const phaseConfig = (pipelineConfig[phase] ?? {}) as Record<string, unknown>;
     const executorName = String(phaseConfig.executor ?? pipelineConfig.executor ?? 'dry-run');
     const started = Date.now();
@@ -172,7 +157,7 @@ export class PhaseRunner {
       artifacts: result.artifacts ?? {},
     });
     if (outcome.kind === 'next' || outcome.kind === 'completed' || outcome.kind === 'parked') {
-      await this.deps.boundary.afterPhase(sessionId, phase).catch((err) => log.warn({ err }, 'phase boundary checkpoint failed'));
+      if (claim.enableCheckpoints) await this.deps.boundary.afterPhase(sessionId, phase).catch((err) => log.warn({ err }, 'phase boundary checkpoint failed'));
     }
     if (outcome.kind === 'next') {
       await this.deps.queues.enqueue({ sessionId, phase: outcome.phase, runGen: outcome.runGen, requestId: job.data.requestId });
@@ -260,16 +245,7 @@ export class PhaseRunner {
     if (agent.state === 'stopped' || agent.state === 'error') this.agentStarted.delete(agent.agent_id);
     else this.agentStarted.set(agent.agent_id, started);
     const a: AgentStatus = { ...agent, uptime_seconds: round2((Date.now() - started) / 1000), memory_usage_mb: processMemoryMb() };
-    await this.deps.store.upsertAgents(sessionId, [a]);
-    await this.deps.events.publish('agent_update', sessionId, {
-      agent_id: a.agent_id,
-      role: a.role,
-      phase: a.phase,
-      state: a.state,
-      task: a.current_task,
-      memory_usage_mb: a.memory_usage_mb,
-      cpu_usage_percent: a.cpu_usage_percent,
-    });
+    await this.deps.store.updateAgent(sessionId, a);
   }
 
   /** Once per interval while the phase runs: measured metrics event and the agent's figures. */

@@ -52,7 +52,7 @@ const chained: PhaseExecutor = {
 const registry = new ExecutorRegistry().register(new DryRunExecutor()).register(flaky).register(broken).register(chained);
 const control = new ControlListener(sub, t.keys, logger);
 const checkpoints = new CheckpointStore(t.redis, t.keys, store);
-const boundary = new PhaseBoundaryCheckpoints({ sessions: store, checkpoints, artifacts, keep: 2, uriBase: 'redis://127.0.0.1:6379', logger });
+const boundary = new PhaseBoundaryCheckpoints({ checkpoints, artifacts, keep: 2, uriBase: 'redis://127.0.0.1:6379', logger });
 const workers = new PhaseWorkers({
   connection: conn,
   prefix: t.keys.queuePrefix(),

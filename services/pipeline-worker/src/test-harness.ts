@@ -38,7 +38,7 @@ export function createWorkerHarness(opts: HarnessOptions) {
   const registry = new ExecutorRegistry().register(new DryRunExecutor());
   for (const e of opts.executors ?? []) registry.register(e);
   const control = new ControlListener(sub, t.keys, logger);
-  const boundary = new PhaseBoundaryCheckpoints({ sessions: store, checkpoints, artifacts, keep: opts.checkpointsKept ?? 2, uriBase: 'redis://127.0.0.1:6379', logger });
+  const boundary = new PhaseBoundaryCheckpoints({ checkpoints, artifacts, keep: opts.checkpointsKept ?? 2, uriBase: 'redis://127.0.0.1:6379', logger });
   const workers = new PhaseWorkers({
     connection: conn,
     prefix: t.keys.queuePrefix(),

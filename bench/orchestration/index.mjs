@@ -1,0 +1,248 @@
+/**
+ * Benchmark: what our orchestration costs on top of BullMQ. 8-phase pipelines of no-op phases
+ * through the real worker path (atomic state scripts, events to streams + pub/sub, agents, the
+ * next-phase enqueue; checkpoints off and on) vs a raw BullMQ chain of 8 jobs (job i+1 added when
+ * job i is processed), side by side in one process on one Redis:
+ *   1. serial latency: one pipeline at a time → ms per phase;
+ *   2. throughput: 100 concurrent pipelines on one worker → phase jobs/s;
+ *   3. 1,000 concurrent sessions (dry-run phases with real steps) on one worker: all complete, and
+ *      the latency of control calls (pause/resume) made while they run, p50/p99.
+ * Knobs: BENCH_SERIAL (40), BENCH_CONCURRENT (100), BENCH_SESSIONS (1000).
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ROOT, envNumber, machine, require, round, writeResult } from '../lib/harness.mjs';
+
+const { Redis } = require('ioredis');
+const { Queue, Worker } = require('bullmq');
+const contracts = require(path.join(ROOT, 'packages/contracts/dist'));
+const engine = require(path.join(ROOT, 'packages/engine/dist'));
+const state = require(path.join(ROOT, 'packages/state/dist'));
+const runtime = require(path.join(ROOT, 'packages/runtime/dist'));
+const { PhaseRunner } = require(path.join(ROOT, 'services/pipeline-worker/dist/phase-runner.js'));
+const { PhaseWorkers } = require(path.join(ROOT, 'services/pipeline-worker/dist/worker.js'));
+const { ControlListener } = require(path.join(ROOT, 'services/pipeline-worker/dist/control-listener.js'));
+const { PhaseBoundaryCheckpoints } = require(path.join(ROOT, 'services/pipeline-worker/dist/checkpointing.js'));
+
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const SERIAL = envNumber('BENCH_SERIAL', 40);
+const CONCURRENT = envNumber('BENCH_CONCURRENT', 100);
+const SESSIONS = envNumber('BENCH_SESSIONS', 1000);
+const PHASES = contracts.PIPELINE_PHASES;
+const prefix = `afbench-orch-${process.pid}`;
+const connections = [];
+const conn = () => {
+  const c = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+  connections.push(c);
+  return c;
+};
+const pct = (xs, p) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] : null;
+};
+
+// ── raw BullMQ chain ──────────────────────────────────────────────────────────────────────────
+async function rawChain(concurrency) {
+  const c = conn();
+  const queue = new Queue('raw-chain', { connection: c, prefix: `${prefix}:{raw}` });
+  const done = new Map();
+  const worker = new Worker(
+    'raw-chain',
+    async (job) => {
+      const { chain, i } = job.data;
+      if (i + 1 < PHASES.length) await queue.add('phase', { chain, i: i + 1 }, { jobId: `${chain}.${i + 1}`, removeOnComplete: true });
+      else done.get(chain)?.();
+    },
+    { connection: c, prefix: `${prefix}:{raw}`, concurrency },
+  );
+  const run = (chain) =>
+    new Promise((resolve) => {
+      done.set(chain, resolve);
+      void queue.add('phase', { chain, i: 0 }, { jobId: `${chain}.0`, removeOnComplete: true });
+    });
+  return { run, close: async () => (await worker.close(), await queue.close()) };
+}
+
+// ── our worker path ───────────────────────────────────────────────────────────────────────────
+async function ourPath(concurrency, label, executors = []) {
+  const keys = new state.Keys(`${prefix}-${label}`);
+  const redis = conn();
+  const store = new state.SessionStore(redis, keys);
+  const queues = new engine.PhaseQueues(conn(), keys, { attempts: 1, backoffMs: 10, retentionSeconds: 60 });
+  const artifactRoot = mkdtempSync(path.join(os.tmpdir(), 'af-bench-'));
+  const artifacts = new engine.FsArtifactStore(artifactRoot);
+  const logger = runtime.createLogger('bench', 'silent');
+  const registry = engine.defaultRegistry().register({ name: 'noop', run: async () => ({ metrics: {} }) });
+  for (const e of executors) registry.register(e);
+  const control = new ControlListener(conn(), keys, logger);
+  await control.start();
+  const boundary = new PhaseBoundaryCheckpoints({ checkpoints: new state.CheckpointStore(redis, keys, store), artifacts, keep: 2, uriBase: REDIS_URL, logger });
+  const workerConn = conn();
+  const workers = new PhaseWorkers({
+    connection: workerConn,
+    prefix: keys.queuePrefix(),
+    phases: [...PHASES],
+    concurrency,
+    lockDurationMs: 30_000,
+    stalledIntervalMs: 30_000,
+    runner: new PhaseRunner({ store, events: new state.EventPublisher(redis, keys), queues, registry, control, artifacts, boundary, logger, workerId: 'bench', metricsIntervalMs: 1_000 }),
+    logger,
+  });
+  workers.start();
+  // completion comes over the same pub/sub every realtime replica listens to
+  const sub = conn();
+  const done = new Map();
+  sub.on('message', (_ch, msg) => {
+    const e = JSON.parse(msg);
+    if (e.event_type === 'pipeline_progress' && e.data.status === 'completed') done.get(e.session_id)?.();
+  });
+  await sub.subscribe(keys.eventsChannel());
+  const run = (phases, config, enableCheckpoints) =>
+    new Promise((resolve) => {
+      const sessionId = randomUUID();
+      done.set(sessionId, resolve);
+      void (async () => {
+        await store.create({ sessionId, phases, config: contracts.pipelineConfigSchema(phases).parse(config), enableMonitoring: true, enableCheckpoints, topology: 'hierarchical', maxAgents: 10, preset: null });
+        await queues.enqueue({ sessionId, phase: phases[0], runGen: 1 });
+      })();
+      return sessionId;
+    });
+  const start = (phases, config, enableCheckpoints) => {
+    const sessionId = randomUUID();
+    const finished = new Promise((resolve) => done.set(sessionId, resolve));
+    const created = (async () => {
+      await store.create({ sessionId, phases, config: contracts.pipelineConfigSchema(phases).parse(config), enableMonitoring: true, enableCheckpoints, topology: 'hierarchical', maxAgents: 10, preset: null });
+      await queues.enqueue({ sessionId, phase: phases[0], runGen: 1 });
+    })();
+    return { sessionId, created, finished };
+  };
+  return {
+    store,
+    queues,
+    run,
+    start,
+    close: async () => {
+      await workers.close();
+      await queues.close();
+      rmSync(artifactRoot, { recursive: true, force: true });
+    },
+  };
+}
+
+async function serial(runOne) {
+  const t0 = performance.now();
+  for (let i = 0; i < SERIAL; i++) await runOne(i);
+  return (performance.now() - t0) / (SERIAL * PHASES.length);
+}
+async function concurrent(runOne) {
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: CONCURRENT }, (_, i) => runOne(i)));
+  return (CONCURRENT * PHASES.length) / ((performance.now() - t0) / 1000);
+}
+
+async function deleteKeys() {
+  const r = new Redis(REDIS_URL);
+  let cursor = '0';
+  do {
+    const [next, batch] = await r.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 2000);
+    cursor = next;
+    if (batch.length) await r.unlink(...batch);
+  } while (cursor !== '0');
+  r.disconnect();
+}
+
+async function main() {
+  const noop = { executor: 'noop' };
+  const results = {};
+  // warm-up both paths so JIT and script caches are equal
+  {
+    const raw = await rawChain(1);
+    for (let i = 0; i < 5; i++) await raw.run(`warm-${i}`);
+    await raw.close();
+  }
+  {
+    const raw = await rawChain(1);
+    results.raw_serial_ms_per_phase = await serial((i) => raw.run(`s-${i}`));
+    await raw.close();
+  }
+  for (const checkpoints of [false, true]) {
+    const ours = await ourPath(1, `serial-${checkpoints}`);
+    for (let i = 0; i < 3; i++) await ours.run([...PHASES], noop, checkpoints);
+    results[`ours_serial_ms_per_phase_checkpoints_${checkpoints ? 'on' : 'off'}`] = await serial(() => ours.run([...PHASES], noop, checkpoints));
+    await ours.close();
+  }
+  {
+    const raw = await rawChain(CONCURRENT);
+    results.raw_jobs_per_s = await concurrent((i) => raw.run(`c-${i}`));
+    await raw.close();
+  }
+  for (const checkpoints of [false, true]) {
+    const ours = await ourPath(CONCURRENT, `conc-${checkpoints}`);
+    results[`ours_jobs_per_s_checkpoints_${checkpoints ? 'on' : 'off'}`] = await concurrent(() => ours.run([...PHASES], noop, checkpoints));
+    await ours.close();
+  }
+
+  // 1,000 concurrent sessions with real (dry-run) steps; control calls while they run
+  {
+    const ours = await ourPath(SESSIONS, 'thousand');
+    const t0 = performance.now();
+    const runs = Array.from({ length: SESSIONS }, () => ours.start(['cognate', 'evomerge'], { dry_run: { steps: 4, step_ms: 250 } }, false));
+    await Promise.all(runs.map((r) => r.created));
+    const latencies = [];
+    const sample = runs.slice(0, Math.min(200, SESSIONS));
+    for (const action of ['pause', 'resume']) {
+      await Promise.all(
+        sample.map(async (r) => {
+          const c0 = performance.now();
+          const res = await ours.store.control(r.sessionId, action, 'bench');
+          latencies.push(performance.now() - c0);
+          // a parked phase continues in a new job, as the gateway enqueues it
+          if (res.kind === 'ok' && res.enqueue && res.currentPhase) await ours.queues.enqueue({ sessionId: r.sessionId, phase: res.currentPhase, runGen: res.runGen });
+        }),
+      );
+      if (action === 'pause') await new Promise((r) => setTimeout(r, 500)); // let the running ones park
+    }
+    const completed = await Promise.race([
+      Promise.all(runs.map((r) => r.finished)).then(() => true),
+      new Promise((r) => setTimeout(() => r(false), 120_000)),
+    ]);
+    results.thousand = {
+      sessions: SESSIONS,
+      all_completed: completed,
+      wall_s: round((performance.now() - t0) / 1000, 2),
+      control_calls: latencies.length,
+      control_p50_ms: round(pct(latencies, 50), 2),
+      control_p99_ms: round(pct(latencies, 99), 2),
+    };
+    await ours.close();
+  }
+  return results;
+}
+
+let exitCode = 0;
+try {
+  const r = await main();
+  const ratioSerial = (on) => r[`ours_serial_ms_per_phase_checkpoints_${on}`] / r.raw_serial_ms_per_phase;
+  const ratioThroughput = (on) => r[`ours_jobs_per_s_checkpoints_${on}`] / r.raw_jobs_per_s;
+  console.log(`8-phase pipelines of no-op phases, one worker, Redis ${REDIS_URL}`);
+  console.log(`serial (${SERIAL} pipelines one at a time), ms per phase:`);
+  console.log(`  raw BullMQ chain            ${r.raw_serial_ms_per_phase.toFixed(3)}`);
+  for (const on of ['off', 'on']) console.log(`  ours, checkpoints ${on.padEnd(3)}      ${r[`ours_serial_ms_per_phase_checkpoints_${on}`].toFixed(3)}   (×${ratioSerial(on).toFixed(2)} raw; goal ≤ ×1.5)`);
+  console.log(`throughput (${CONCURRENT} concurrent pipelines), phase jobs/s:`);
+  console.log(`  raw BullMQ chain            ${r.raw_jobs_per_s.toFixed(0)}`);
+  for (const on of ['off', 'on']) console.log(`  ours, checkpoints ${on.padEnd(3)}      ${r[`ours_jobs_per_s_checkpoints_${on}`].toFixed(0)}   (×${ratioThroughput(on).toFixed(2)} raw; goal ≥ ×0.67)`);
+  const t = r.thousand;
+  console.log(`${t.sessions} concurrent sessions (2 dry-run phases × 4 steps × 250 ms): all completed: ${t.all_completed} in ${t.wall_s} s; control calls during the run: p50 ${t.control_p50_ms} ms, p99 ${t.control_p99_ms} ms (goal p99 < 250 ms)`);
+  const file = writeResult('orchestration', { machine: machine(), params: { SERIAL, CONCURRENT, SESSIONS }, results: r, ratios: { serial_off: ratioSerial('off'), serial_on: ratioSerial('on'), throughput_off: ratioThroughput('off'), throughput_on: ratioThroughput('on') } });
+  console.log(`result: ${path.relative(ROOT, file)}`);
+  if (!t.all_completed) exitCode = 1;
+} catch (err) {
+  console.error(err);
+  exitCode = 1;
+} finally {
+  await deleteKeys().catch(() => {});
+  for (const c of connections) c.disconnect();
+}
+process.exit(exitCode);

@@ -1,0 +1,17 @@
+export * from './executor';
+export { DEFAULT_SEED, MB, mb } from './kit';
+export * from './model/arch';
+export { Model } from './model/model';
+export { decodeModel, encodeModel, type DecodedModel, type ModelHeader } from './model/serialize';
+export { evaluate, type Evaluation } from './model/evaluate';
+export { validSet } from './phases/common';
+export { pairedTTest, meanCI } from './stats';
+export { COGNATE_DEFAULTS } from './phases/cognate';
+export { EVOMERGE_DEFAULTS } from './phases/evomerge';
+export { QUIETSTAR_DEFAULTS } from './phases/quietstar';
+export { BITNET_DEFAULTS } from './phases/bitnet';
+export { TRAINING_DEFAULTS } from './phases/training';
+export { BAKING_DEFAULTS } from './phases/baking';
+export { ADAS_DEFAULTS } from './phases/adas';
+export { COMPRESSION_DEFAULTS } from './phases/compression';
+export * from './gates';
