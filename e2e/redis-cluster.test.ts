@@ -83,11 +83,14 @@ suite('on a 3-master Redis Cluster', () => {
     expect(ws.ofType('phase_complete').map((e) => e.data.phase)).toEqual(phases);
     ws.close();
     // The request id of the start call reached the jobs of every phase and the worker's log lines.
-    const jobLines = worker.output
-      .join('')
-      .split('\n')
-      .filter((l) => l.startsWith('{') && l.includes(id))
-      .map((l) => JSON.parse(l) as { requestId?: string; phase?: string });
+    // (The last phase's line may follow the status flip by a moment: wait for it, bounded.)
+    const linesOf = async () =>
+      worker.output
+        .join('')
+        .split('\n')
+        .filter((l) => l.startsWith('{') && l.endsWith('}') && l.includes(id))
+        .map((l) => JSON.parse(l) as { requestId?: string; phase?: string });
+    const jobLines = await waitFor(linesOf, (ls) => new Set(ls.map((l) => l.phase)).size === phases.length, 5_000, 'a log line of every phase');
     expect(jobLines.every((l) => l.requestId === 'e2e-cluster-req-1')).toBe(true);
     expect([...new Set(jobLines.map((l) => l.phase))].sort()).toEqual([...phases].sort());
     // A checkpoint at each of the 3 phase boundaries, all but the newest pruned.
