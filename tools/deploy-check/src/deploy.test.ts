@@ -212,9 +212,32 @@ describe('configuration coverage', () => {
     });
   });
 
+  describe.each(['overlays/dev', 'overlays/prod'])('%s: what a pod really gets', (overlay) => {
+    const schemas: Record<string, { safeParse(env: unknown): { success: boolean; error?: { issues: unknown[] } } }> = {
+      gateway: GatewayEnv,
+      realtime: RealtimeEnv,
+      'pipeline-worker': WorkerEnv,
+      'pipeline-worker-gpu': WorkerEnv,
+    };
+    it('every service parses its config from the ConfigMap + Secret + Deployment env (the values are valid, not only present)', () => {
+      const rendered = report.rendered[overlay] ?? [];
+      const cm = rendered.find((r) => r.kind === 'ConfigMap' && r.metadata.name === 'agent-forge-config')!.data as Record<string, string>;
+      const secret = (rendered.find((r) => r.kind === 'Secret')?.stringData ?? yamlDocs('k8s/base/secret.example.yaml')[0]!.stringData) as Record<string, string>;
+      const deployments = rendered.filter((r) => r.kind === 'Deployment' && schemas[r.metadata.name]);
+      expect(deployments.length).toBeGreaterThanOrEqual(3);
+      for (const d of deployments) {
+        const env: Record<string, string> = { ...cm, ...secret };
+        for (const e of (d.spec.template.spec.containers[0].env ?? []) as Obj[]) if (typeof e.value === 'string') env[e.name] = e.value;
+        const parsed = schemas[d.metadata.name]!.safeParse(env);
+        expect({ deployment: d.metadata.name, issues: parsed.success ? [] : parsed.error?.issues }).toEqual({ deployment: d.metadata.name, issues: [] });
+      }
+    });
+  });
+
   it('the Secret holds the credentials (REDIS_URL, JWT_SECRET) and the ConfigMap none', () => {
     expect(secretKeys).toEqual(expect.arrayContaining(['REDIS_URL', 'JWT_SECRET', 'REDIS_SENTINEL_PASSWORD']));
-    expect(Object.keys(configMap).filter((k) => /PASSWORD|SECRET|REDIS_URL/.test(k))).toEqual([]);
+    // (JWT_SECRET_FILE is a path to a mounted secret, not a secret.)
+    expect(Object.keys(configMap).filter((k) => /PASSWORD|SECRET|REDIS_URL/.test(k) && !k.endsWith('_FILE'))).toEqual([]);
   });
 
   it('compose gives every app service REDIS_URL and its listen address', () => {
