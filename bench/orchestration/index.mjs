@@ -87,7 +87,7 @@ async function ourPath(concurrency, label, executors = []) {
     concurrency,
     lockDurationMs: 30_000,
     stalledIntervalMs: 30_000,
-    runner: new PhaseRunner({ store, events: new state.EventPublisher(redis, keys), queues, registry, control, artifacts, boundary, logger, workerId: 'bench', metricsIntervalMs: 1_000 }),
+    runner: new PhaseRunner({ store, events: new state.EventPublisher(redis, keys), queues, registry, control, artifacts, boundary, logger, workerId: 'bench', metricsIntervalMs: 1_000, defaultExecutor: 'dry-run' }),
     logger,
   });
   workers.start();

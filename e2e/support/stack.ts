@@ -64,6 +64,8 @@ export class Stack {
         GATEWAY_HOST: '127.0.0.1',
         REALTIME_HOST: '127.0.0.1',
         WORKER_HEALTH_HOST: '127.0.0.1',
+        // Orchestration tests walk phases with the dry-run executor unless a test asks for the forge.
+        DEFAULT_EXECUTOR: 'dry-run',
         ...env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -71,7 +71,7 @@ describe('pipeline config', () => {
     const c = pipelineConfigSchema(['cognate', 'training']).parse({ training: { batch_size: 8, my_knob: 'x' } });
     expect(c.training).toMatchObject({ batch_size: 8, learning_rate: 0.001, optimizer: 'adamw', my_knob: 'x' });
     expect(c.cognate).toMatchObject({ init_strategy: 'xavier_uniform', models_created: 3 });
-    expect(c.executor).toBe('dry-run');
+    expect(c.executor).toBeUndefined(); // the worker's DEFAULT_EXECUTOR decides
     expect(c.dry_run).toEqual({ steps: 10, step_ms: 100 });
   });
   it.each([

@@ -122,7 +122,8 @@ export const DryRunConfig = z.looseObject({
 /** Pipeline-level config: the per-phase sections plus knobs that apply to every phase. */
 export const PipelineConfig = z.looseObject({
   ...Object.fromEntries(PIPELINE_PHASES.map((p) => [p, z.record(z.string(), z.unknown()).optional()])),
-  executor: z.string().min(1).max(64).default('dry-run'),
+  /** Executor of every phase without its own `config.<phase>.executor`; unset: the worker's DEFAULT_EXECUTOR. */
+  executor: z.string().min(1).max(64).optional(),
   /** Seed of every random choice of the built-in executors (default 1337 there): same seed, same result. */
   seed: z.int().min(0).max(2 ** 31 - 1).optional(),
   /** Grows the built-in executors' model and data (default 1). */

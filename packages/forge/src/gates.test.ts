@@ -72,9 +72,16 @@ describe('quality gates', () => {
     const nan = integrity(PASSING.training!, { ...ok, weights_finite: false });
     expect(nan.passed).toBe(false);
     expect(nan.recommendations[0]).toMatch(/NaN/);
-    const unmeasured = integrity(PASSING.training!, { weights_finite: true, checksums_verified: true });
-    expect(unmeasured.details.checks.find((c) => c.metric === 'reproducible')).toMatchObject({ value: null, passed: false });
+    // a re-run that was not asked for is reported as not run: neither a pass nor a failure
+    const notRerun = integrity(PASSING.training!, { weights_finite: true, checksums_verified: true });
+    expect(notRerun.passed).toBe(true);
+    expect(notRerun.details.checks.map((c) => c.metric)).not.toContain('reproducible');
+    expect(notRerun.details.not_run).toEqual(['reproducible']);
+    // evidence the engine should have measured but did not is a failure
+    const unmeasured = integrity(PASSING.training!, { checksums_verified: true, reproducible: true });
+    expect(unmeasured.details.checks.find((c) => c.metric === 'weights_finite')).toMatchObject({ value: null, passed: false });
     expect(unmeasured.recommendations[0]).toMatch(/not measured/);
+    expect(integrity(PASSING.training!, { ...ok, reproducible: false }).passed).toBe(false);
     const { final_accuracy: _drop, ...incomplete } = PASSING.training!;
     expect(integrity(incomplete, ok).details.checks.find((c) => c.metric === 'metrics_complete')!.passed).toBe(false);
     expect(integrity({ ...PASSING.training!, final_loss: Number.NaN }, ok).passed).toBe(false);

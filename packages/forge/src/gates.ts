@@ -39,7 +39,11 @@ export interface IntegrityEvidence {
   weights_finite?: boolean;
   /** Every output artifact's sha256 verified on read. */
   checksums_verified?: boolean;
-  /** Re-running with the same seed gave the same result. */
+  /**
+   * Re-running with the same seed gave the same result. Left undefined when the re-run was not
+   * asked for (`config.quality_gates.verify_reproducibility`): the check is then reported as not
+   * run, neither passed nor failed.
+   */
   reproducible?: boolean;
 }
 
@@ -59,7 +63,7 @@ export interface GateResult {
   blocking: boolean;
   score: number;
   threshold: number;
-  details: { checks: CheckResult[]; description: string };
+  details: { checks: CheckResult[]; description: string; not_run?: string[] };
   recommendations: string[];
 }
 
@@ -276,7 +280,8 @@ export function evaluateGates(phase: PipelinePhase, metrics: Record<string, unkn
   const complete = REQUIRED_METRICS[phase].every((k) => metrics[k] !== undefined && metrics[k] !== null && (typeof metrics[k] !== 'number' || Number.isFinite(metrics[k])));
   return gatesFor(phase).map((g) => {
     const over = overrides[g.id] ?? {};
-    const checks: CheckResult[] = g.checks.map((c) => {
+    const active = g.checks.filter((c) => !(c.metric === 'reproducible' && evidence.reproducible === undefined));
+    const checks: CheckResult[] = active.map((c) => {
       const threshold = over[c.metric] ?? c.threshold;
       let value: number | boolean | null;
       if (c.value) value = c.value(metrics, evidence);
@@ -297,8 +302,12 @@ export function evaluateGates(phase: PipelinePhase, metrics: Record<string, unkn
       blocking: g.blocking,
       score: checks.length ? passedN / checks.length : 1,
       threshold: 1,
-      details: { checks, description: g.description },
-      recommendations: g.checks.filter((_, i) => !checks[i]!.passed).map((c) => (checks.find((r) => r.metric === c.metric)!.value === null ? `${c.metric} was not measured. ${c.recommendation}` : c.recommendation)),
+      details: {
+        checks,
+        description: g.description,
+        ...(active.length < g.checks.length ? { not_run: g.checks.filter((c) => !active.includes(c)).map((c) => c.metric) } : {}),
+      },
+      recommendations: active.filter((_, i) => !checks[i]!.passed).map((c) => (checks.find((r) => r.metric === c.metric)!.value === null ? `${c.metric} was not measured. ${c.recommendation}` : c.recommendation)),
     };
   });
 }

@@ -6,6 +6,8 @@ export { decodeModel, encodeModel, type DecodedModel, type ModelHeader } from '.
 export { evaluate, type Evaluation } from './model/evaluate';
 export { validSet } from './phases/common';
 export { pairedTTest, meanCI } from './stats';
+export * from './gates';
+export * from './integrity';
 export { COGNATE_DEFAULTS } from './phases/cognate';
 export { EVOMERGE_DEFAULTS } from './phases/evomerge';
 export { QUIETSTAR_DEFAULTS } from './phases/quietstar';

@@ -7,12 +7,16 @@
   ARGV[5] duration seconds  ARGV[6] memory MB  ARGV[7] gate results JSON array  ARGV[8] now ISO
   ARGV[9] now ms  ARGV[10] channel  ARGV[11] maxlen  ARGV[12] gpu utilization ('' = none)
   ARGV[13] artifacts JSON object (name → reference)
+  ARGV[14] '1' when a blocking quality gate failed: progression stops, the session pauses
+  ARGV[15] the reason shown when blocked
   Returns {'dup'} | {'stale', why} | {'next', phase, run_gen} | {'parked', next_phase} | {'completed'}
+        | {'blocked', next_phase or ''}
 ]]
 --@include emit
 --@include session
 local phase, gen, jobId, metricsJson, duration, mem, gatesJson = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
 local nowIso, nowMs, channel, maxlen, gpu, artifacts = ARGV[8], ARGV[9], ARGV[10], ARGV[11], ARGV[12], ARGV[13]
+local blocked, blockedReason = ARGV[14] == '1', ARGV[15] or ''
 local s = redis.call('HMGET', KEYS[1], 'status', 'session_id', 'current_phase', 'run_gen', 'phases')
 local status = s[1]
 if not status then return {'stale', 'gone'} end
@@ -36,6 +40,16 @@ emit(KEYS[2], channel, maxlen, {
   data = {phase = phase, success = true, duration_seconds = tonumber(duration), metrics = metrics,
           quality_gates = cjson.decode(gatesJson)}
 })
+
+if blocked then
+  -- A blocking gate failed: the session pauses here, holding no job; only `resume` with force
+  -- (or cancel) moves it on.
+  redis.call('HSET', KEYS[1], 'status', 'paused', 'status_reason', blockedReason, 'gate_blocked', '1', 'parked', '1',
+    'current_phase', nextPhase or '', 'phase_progress', 0, 'total_progress', total, 'updated_at', nowIso, 'worker_id', '')
+  if nextPhase then redis.call('HSET', phaseKey(nextPhase), 'status', 'pending') end
+  emit(KEYS[2], channel, maxlen, progressEnvelope(s[2], nowIso, nextPhase or phase, 0, total, 'paused', blockedReason, nil))
+  return {'blocked', nextPhase or ''}
+end
 
 if nextPhase then
   redis.call('HSET', KEYS[1], 'current_phase', nextPhase, 'phase_progress', 0, 'total_progress', total, 'updated_at', nowIso)

@@ -5,7 +5,8 @@
   ARGV[1] action  ARGV[2] allowed-from statuses, comma separated  ARGV[3] target status
   ARGV[4] now ISO  ARGV[5] now ms  ARGV[6] channel  ARGV[7] stream maxlen  ARGV[8] reason
   ARGV[9] control channel: the worker running the phase hears the action there, whichever replica
-  Returns {'not_found'} | {'invalid', from} | {'ok', from, to, enqueue ('1'|''), run_gen, current_phase}
+  ARGV[10] '1' when the action was forced (resume past a failed blocking quality gate)
+  Returns {'not_found'} | {'invalid', from} | {'gate_blocked', from} | {'ok', from, to, enqueue ('1'|''), run_gen, current_phase}
 ]]
 --@include emit
 --@include session
@@ -16,6 +17,8 @@ local status = s[1]
 if not status then return {'not_found'} end
 if not string.find(',' .. allowed .. ',', ',' .. status .. ',', 1, true) then return {'invalid', status} end
 local sessionId, current, parked, gen = s[2], s[3] or '', s[4], s[5]
+local gateBlocked = redis.call('HGET', KEYS[1], 'gate_blocked') == '1'
+if action == 'resume' and gateBlocked and ARGV[10] ~= '1' then return {'gate_blocked', status} end
 local phases = cjson.decode(s[6])
 local pKey = current ~= '' and phaseKey(current) or nil
 local enqueue = ''
@@ -23,8 +26,12 @@ local enqueue = ''
 if action == 'pause' then
   redis.call('HSET', KEYS[1], 'status', target, 'status_reason', reason, 'updated_at', nowIso)
   if pKey and redis.call('HGET', pKey, 'status') == 'running' then redis.call('HSET', pKey, 'status', 'paused') end
+elseif action == 'resume' and gateBlocked and current == '' then
+  -- forced past a failed gate of the last phase: the run is complete
+  redis.call('HSET', KEYS[1], 'status', 'completed', 'status_reason', 'completed; quality gate overridden by force',
+    'gate_blocked', '0', 'parked', '0', 'updated_at', nowIso, 'ended_at', nowIso, 'ended_ms', nowMs, 'end_reason', 'completed')
 elseif action == 'resume' then
-  redis.call('HSET', KEYS[1], 'status', target, 'status_reason', '', 'updated_at', nowIso)
+  redis.call('HSET', KEYS[1], 'status', target, 'status_reason', gateBlocked and 'quality gate overridden by force' or '', 'gate_blocked', '0', 'updated_at', nowIso)
   if pKey and redis.call('HGET', pKey, 'status') == 'paused' then redis.call('HSET', pKey, 'status', 'running') end
   if parked == '1' then
     -- The phase's job was parked (it holds no worker slot): a new generation takes over.
@@ -44,6 +51,7 @@ else -- stop / cancel
 end
 
 local total = totalProgress(phases, tonumber(s[7]) or 0)
+if redis.call('HGET', KEYS[1], 'status') == 'completed' then total = 100 end
 redis.call('HSET', KEYS[1], 'total_progress', total)
 emit(KEYS[2], channel, maxlen, progressEnvelope(sessionId, nowIso, current, tonumber(s[7]) or 0, total,
   redis.call('HGET', KEYS[1], 'status'), action .. ': ' .. reason, nil))

@@ -43,5 +43,5 @@ for _, p in ipairs(phases) do
   local h = redis.call('HMGET', phaseKey(p), 'status', 'custom_metrics', 'artifacts')
   if h[1] == 'completed' then prev, prevMetrics, prevArtifacts = p, h[2] or '', h[3] or '' end
 end
-local cfg = redis.call('HMGET', KEYS[1], 'config', 'enable_checkpoints')
-return {'run', redis.call('HGET', pKey, 'resume_state') or '', attempt, cfg[1] or '{}', cfg[2] or '0', prev, prevMetrics, prevArtifacts}
+local cfg = redis.call('HMGET', KEYS[1], 'config', 'enable_checkpoints', 'enable_monitoring')
+return {'run', redis.call('HGET', pKey, 'resume_state') or '', attempt, cfg[1] or '{}', cfg[2] or '0', prev, prevMetrics, prevArtifacts, cfg[3] or '1'}

@@ -37,6 +37,7 @@ export interface SessionSnapshot {
 export type ControlResult =
   | { kind: 'not_found' }
   | { kind: 'invalid'; from: PipelineStatus }
+  | { kind: 'gate_blocked'; from: PipelineStatus }
   | { kind: 'ok'; from: PipelineStatus; to: PipelineStatus; enqueue: boolean; runGen: number; currentPhase: PipelinePhase | null };
 
 export interface ClaimedPhase {
@@ -46,6 +47,8 @@ export interface ClaimedPhase {
   /** The session's pipeline config (JSON object as stored at start). */
   config: Record<string, unknown>;
   enableCheckpoints: boolean;
+  /** Quality gates run after the phase (the session's `enable_monitoring`). */
+  enableMonitoring: boolean;
   /** The last completed phase before this one, with its outputs; null for the first. */
   previous: { phase: PipelinePhase; metrics: Record<string, unknown>; artifacts: Record<string, ArtifactRef> } | null;
 }
@@ -58,6 +61,7 @@ export type StartPhaseResult =
 export type CompletePhaseResult =
   | { kind: 'next'; phase: PipelinePhase; runGen: number }
   | { kind: 'parked'; phase: PipelinePhase }
+  | { kind: 'blocked'; phase: PipelinePhase | null }
   | { kind: 'completed' }
   | { kind: 'dup' }
   | { kind: 'stale'; reason: string };
@@ -69,6 +73,8 @@ export interface PhaseOutcome {
   gpuUtilization: number | null;
   gateResults: unknown[];
   artifacts?: Record<string, ArtifactRef>;
+  /** Set when a blocking quality gate failed: the session pauses with this reason. */
+  blockedReason?: string;
 }
 
 const now = () => new Date();
@@ -185,7 +191,7 @@ export class SessionStore {
     return (await this.redis.hget(this.keys.session(sessionId), 'status')) as PipelineStatus | null;
   }
 
-  async control(sessionId: string, action: ControlAction, reason: string): Promise<ControlResult> {
+  async control(sessionId: string, action: ControlAction, reason: string, force = false): Promise<ControlResult> {
     const rule = CONTROL_TRANSITIONS[action];
     const at = now();
     const r = await runScript<string[]>(this.redis, 'control', this.scriptKeys(sessionId), [
@@ -198,9 +204,11 @@ export class SessionStore {
       this.streamMaxLen,
       reason,
       this.keys.controlChannel(),
+      force ? '1' : '0',
     ]);
     if (r[0] === 'not_found') return { kind: 'not_found' };
     if (r[0] === 'invalid') return { kind: 'invalid', from: r[1] as PipelineStatus };
+    if (r[0] === 'gate_blocked') return { kind: 'gate_blocked', from: r[1] as PipelineStatus };
     const to = r[2] as PipelineStatus;
     if (isTerminalStatus(to)) await this.finalize(sessionId);
     return {
@@ -225,13 +233,14 @@ export class SessionStore {
       this.streamMaxLen,
     ]);
     if (r[0] === 'run') {
-      const [, resume, attempt, config, checkpoints, prev, prevMetrics, prevArtifacts] = r.map(String);
+      const [, resume, attempt, config, checkpoints, prev, prevMetrics, prevArtifacts, monitoring] = r.map(String);
       return {
         kind: 'run',
         resumeState: resume ? JSON.parse(resume) : null,
         attempt: Number(attempt),
         config: JSON.parse(config || '{}') as Record<string, unknown>,
         enableCheckpoints: checkpoints === '1',
+        enableMonitoring: monitoring !== '0',
         previous: prev
           ? {
               phase: prev as PipelinePhase,
@@ -295,12 +304,16 @@ export class SessionStore {
       this.streamMaxLen,
       outcome.gpuUtilization ?? '',
       JSON.stringify(outcome.artifacts ?? {}),
+      outcome.blockedReason ? '1' : '0',
+      outcome.blockedReason ?? '',
     ]);
     switch (r[0]) {
       case 'next':
         return { kind: 'next', phase: r[1] as PipelinePhase, runGen: Number(r[2]) };
       case 'parked':
         return { kind: 'parked', phase: r[1] as PipelinePhase };
+      case 'blocked':
+        return { kind: 'blocked', phase: (r[1] || null) as PipelinePhase | null };
       case 'completed':
         await this.finalize(sessionId);
         return { kind: 'completed' };

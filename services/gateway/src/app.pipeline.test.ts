@@ -64,7 +64,7 @@ describe('POST /start', () => {
     expect(config.cognate).toMatchObject({ foo: 'bar', base_models: ['m1'], init_strategy: 'xavier_uniform' });
     expect(config.training).toMatchObject({ batch_size: 8, learning_rate: 0.001 });
     expect(config.my_knob).toBe(3);
-    expect(config.executor).toBe('dry-run');
+    expect(config.executor).toBeUndefined(); // unset: the worker's DEFAULT_EXECUTOR decides
   });
 
   it.each([

@@ -51,6 +51,8 @@ export const WorkerEnv = z.object({
   WORKER_STALLED_INTERVAL_MS: z.coerce.number().int().min(1_000).max(600_000).default(30_000),
   /** Root of the filesystem artifact store (model weights); a shared volume across worker hosts. */
   ARTIFACT_ROOT: z.string().min(1).default('.agent-forge/artifacts'),
+  /** Executor of phases whose pipeline names none: `forge` (the built-in phases) or `dry-run`. */
+  DEFAULT_EXECUTOR: z.string().min(1).max(64).default('forge'),
   /** Heap cap (MB) of each phase that runs in its own thread: the agent's memory limit, enforced. */
   AGENT_MEMORY_LIMIT_MB: z.coerce.number().int().min(16).max(1_048_576).default(1_024),
   /** After a cancel or timeout, how long a threaded phase may take to stop before its thread is killed. */

@@ -1,4 +1,5 @@
 import { FsArtifactStore, PhaseQueues, ThreadedExecutor, defaultRegistry } from '@agent-forge/engine';
+import { FORGE_EXECUTOR_NAME } from '@agent-forge/forge';
 import { closeRedis, createLogger, createRedis, initMetrics, installShutdown, publicRedisUri } from '@agent-forge/runtime';
 import { CheckpointStore, EventPublisher, Keys, SessionStore } from '@agent-forge/state';
 import { PhaseBoundaryCheckpoints } from './checkpointing';
@@ -23,7 +24,16 @@ async function main(): Promise<void> {
   registerQueueGauges(queues);
   const control = new ControlListener(subscriber, keys, logger);
   await control.start();
-  const registry = defaultRegistry();
+  // The built-in phases compute in a thread of their own: the event loop stays free, memory is capped.
+  const registry = defaultRegistry().register(
+    new ThreadedExecutor({
+      name: FORGE_EXECUTOR_NAME,
+      module: require.resolve('@agent-forge/forge'),
+      exportName: 'ForgeExecutor',
+      memoryLimitMb: config.AGENT_MEMORY_LIMIT_MB,
+      killGraceMs: config.EXECUTOR_KILL_GRACE_MS,
+    }),
+  );
   for (const m of config.WORKER_EXECUTOR_MODULES) {
     registry.register(new ThreadedExecutor({ ...m, memoryLimitMb: config.AGENT_MEMORY_LIMIT_MB, killGraceMs: config.EXECUTOR_KILL_GRACE_MS }));
   }
@@ -45,6 +55,7 @@ async function main(): Promise<void> {
     logger,
     workerId: config.WORKER_ID,
     metricsIntervalMs: config.METRICS_INTERVAL_MS,
+    defaultExecutor: config.DEFAULT_EXECUTOR,
   });
   const workers = new PhaseWorkers({
     connection: redis,

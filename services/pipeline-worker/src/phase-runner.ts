@@ -18,6 +18,7 @@ import type { EventPublisher, SessionStore } from '@agent-forge/state';
 import { UnrecoverableError, type Job } from 'bullmq';
 import type { PhaseBoundaryCheckpoints } from './checkpointing';
 import type { ControlListener } from './control-listener';
+import { judgePhase, type PhaseJudgement } from './quality-gates';
 
 export interface PhaseRunnerDeps {
   store: SessionStore;
@@ -31,6 +32,8 @@ export interface PhaseRunnerDeps {
   logger: Logger;
   workerId: string;
   metricsIntervalMs: number;
+  /** Executor of phases whose pipeline config names none. */
+  defaultExecutor: string;
 }
 
 export type PhaseJobOutcome =
@@ -70,7 +73,7 @@ export class PhaseRunner {
     const pipelineConfig = claim.config as PipelineConfig;
     const previous: PreviousPhase | null = claim.previous;
     const phaseConfig = (pipelineConfig[phase] ?? {}) as Record<string, unknown>;
-    const executorName = String(phaseConfig.executor ?? pipelineConfig.executor ?? 'dry-run');
+    const executorName = String(phaseConfig.executor ?? pipelineConfig.executor ?? this.deps.defaultExecutor);
     const started = Date.now();
 
     const controller = new AbortController();
@@ -138,9 +141,15 @@ export class PhaseRunner {
     };
 
     let result: PhaseResult;
+    let judgement: PhaseJudgement = { gates: [] };
     try {
       await this.publishAgent(sessionId, { ...agent, state: 'executing' });
-      result = await this.deps.registry.get(executorName).run(ctx);
+      const executor = this.deps.registry.get(executorName);
+      result = await executor.run(ctx);
+      if (claim.enableMonitoring) {
+        agent.current_task = 'quality gates';
+        judgement = await judgePhase({ phase, executorName, executor, result, ctx, pipelineConfig, artifacts: this.deps.artifacts });
+      }
     } catch (err) {
       await stopWatching();
       return await this.handleFailure(job, err, { timedOut, cancelled: controller.signal.aborted, started, agent, log });
@@ -153,10 +162,12 @@ export class PhaseRunner {
       durationSeconds: round2((Date.now() - started) / 1000),
       memoryMb: processMemoryMb(),
       gpuUtilization: null,
-      gateResults: [],
+      gateResults: judgement.gates,
       artifacts: result.artifacts ?? {},
+      ...(judgement.blockedReason ? { blockedReason: judgement.blockedReason } : {}),
     });
-    if (outcome.kind === 'next' || outcome.kind === 'completed' || outcome.kind === 'parked') {
+    if (outcome.kind === 'blocked') log.warn({ reason: judgement.blockedReason }, 'blocking quality gate failed; session paused');
+    if (outcome.kind === 'next' || outcome.kind === 'completed' || outcome.kind === 'parked' || outcome.kind === 'blocked') {
       if (claim.enableCheckpoints) await this.deps.boundary.afterPhase(sessionId, phase).catch((err) => log.warn({ err }, 'phase boundary checkpoint failed'));
     }
     if (outcome.kind === 'next') {

@@ -46,7 +46,7 @@ export function createWorkerHarness(opts: HarnessOptions) {
     concurrency: opts.concurrency ?? 4,
     lockDurationMs: 30_000,
     stalledIntervalMs: 30_000,
-    runner: new PhaseRunner({ store, events: new EventPublisher(t.redis, t.keys), queues, registry, control, artifacts, boundary, logger, workerId: 'w-test', metricsIntervalMs: 200 }),
+    runner: new PhaseRunner({ store, events: new EventPublisher(t.redis, t.keys), queues, registry, control, artifacts, boundary, logger, workerId: 'w-test', metricsIntervalMs: 200, defaultExecutor: 'dry-run' }),
     logger,
   });
 

@@ -2,16 +2,31 @@ import WebSocket from 'ws';
 import { bar, pct, type Terminal } from './ui';
 
 /**
- * The demo `npm start` runs once the stack is up: start a short dry-run pipeline through the
+ * The demo `npm start` runs once the stack is up: start the `quick_test` preset (cognate and
+ * evomerge of the built-in forge: a tiny model really created, trained and merged) through the
  * entry URL, follow it live over the WebSocket (a progress bar per phase and the total), then
  * print the final status. GET /status is polled alongside, so nothing is missed when an event
  * arrived before the socket was open, and the run ends even if the socket cannot connect.
  */
-export const DEMO_PHASES = ['cognate', 'evomerge', 'quietstar'] as const;
-export const DEMO_REQUEST = {
-  phases: [...DEMO_PHASES],
-  config: { executor: 'dry-run', dry_run: { steps: 20, step_ms: 150 } },
-};
+export const DEMO_PHASES = ['cognate', 'evomerge'] as const;
+export const DEMO_REQUEST = { preset: 'quick_test' };
+
+/** Measured figures worth a line in the summary, when a phase reports them. */
+const HEADLINE_METRICS = [
+  'val_loss',
+  'accuracy',
+  'final_fitness',
+  'fitness_improvement',
+  'accuracy_improvement',
+  'p_value',
+  'compression_ratio',
+  'final_loss',
+  'final_accuracy',
+  'overall_improvement',
+  'pareto_front_size',
+  'total_compression_ratio',
+  'executor',
+];
 
 const TERMINAL_STATUSES = new Set(['completed', 'failed', 'cancelled']);
 
@@ -57,7 +72,7 @@ export interface DemoOptions {
 export async function runDemo(opts: DemoOptions): Promise<boolean> {
   const { entryUrl, term } = opts;
   const t = term;
-  t.line(t.bold('Demo: a 3-phase dry-run pipeline (cognate → evomerge → quietstar), followed live'));
+  t.line(t.bold('Demo: the quick_test preset (forge: cognate → evomerge, a tiny model really trained and merged), followed live'));
   const start = await getJson(`${entryUrl}/api/v1/pipeline/start`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -244,6 +259,11 @@ function printSummary(t: Terminal, body: Record<string, unknown>, events: number
     t.line(
       `    ${String(m.phase).padEnd(10)} ${String(m.status ?? '').padEnd(10)} ${pct(num(m.progress_percent) ?? 0)}  ${duration !== null ? `${duration.toFixed(2)} s` : ''}${error ? `  ${t.red(error)}` : ''}`,
     );
+    const custom = (m.custom_metrics ?? {}) as Record<string, unknown>;
+    const shown = HEADLINE_METRICS.filter((k) => typeof custom[k] === 'number' || typeof custom[k] === 'string')
+      .slice(0, 4)
+      .map((k) => `${k} ${typeof custom[k] === 'number' ? Number((custom[k] as number).toPrecision(4)) : String(custom[k])}`);
+    if (shown.length > 0) t.line(t.dim(`               ${shown.join(' · ')}`));
   }
   const completed = Array.isArray(body.phases_completed) ? body.phases_completed.join(', ') : '';
   t.line(`    phases completed: ${completed || 'none'} · ${events} events received live over the WebSocket`);

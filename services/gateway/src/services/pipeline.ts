@@ -77,8 +77,15 @@ export async function controlPipeline(ctx: GatewayContext, body: unknown, reques
   const req = parseBody(ControlRequest, body);
   const { action, session_id: sessionId, force } = req;
   const reason = `${action}${force ? ' (force)' : ''} requested via API`;
-  const r = await ctx.sessions.control(sessionId, action, reason);
+  const r = await ctx.sessions.control(sessionId, action, reason, force);
   if (r.kind === 'not_found') throw new NotFoundError('SESSION_NOT_FOUND', `session ${sessionId} does not exist`, { session_id: sessionId });
+  if (r.kind === 'gate_blocked') {
+    const { status_reason } = await ctx.sessions.sessionFields(sessionId, ['status_reason']);
+    throw new InvalidTransitionError(
+      `resume refused: a blocking quality gate failed (${status_reason ?? 'see quality-gates'}); resume with force: true to override`,
+      { current_status: r.from, action },
+    );
+  }
   if (r.kind === 'invalid') {
     const decision = decideTransition(action, r.from);
     const why = decision.allowed ? `cannot ${action} a session that is ${r.from}` : decision.reason;

@@ -111,6 +111,19 @@ function gateSpecs(phase: PipelinePhase, budget: number): GateSpec[] {
   ];
 }
 
+type StoredGate = GateResult & { blocking?: boolean };
+
+function storedGateResults(snap: SessionSnapshot, phase: PipelinePhase): StoredGate[] {
+  const raw = snap.phases[phase]?.gate_results;
+  if (!raw) return [];
+  try {
+    const parsed: unknown = JSON.parse(raw);
+    return Array.isArray(parsed) ? (parsed as StoredGate[]).filter((g) => isPlainObject(g) && typeof g.gate_name === 'string') : [];
+  } catch {
+    return [];
+  }
+}
+
 export function evaluateQualityGates(snap: SessionSnapshot, phase: PipelinePhase, nowMs = Date.now()): QualityGateResponse {
   const metrics = phaseMetrics(snap, nowMs).find((m) => m.phase === phase);
   if (!metrics) throw new GatePhaseError(`phase "${phase}" is not part of this session`);
@@ -149,6 +162,11 @@ export function evaluateQualityGates(snap: SessionSnapshot, phase: PipelinePhase
       recommendations: checks.filter((c) => !c.ok).map((c) => c.recommendation),
     };
   });
+  // The phase's own gates (e.g. the forge's catalogue), judged by the worker when the phase ended.
+  for (const g of storedGateResults(snap, phase)) {
+    gateResults.push({ gate_name: g.gate_name, passed: g.passed, score: g.score, threshold: g.threshold, details: g.details, recommendations: g.recommendations });
+    if (g.blocking && !g.passed) blocking.push(g.gate_name);
+  }
   const passedCount = gateResults.filter((g) => g.passed).length;
   const all = passedCount === gateResults.length;
   return {
