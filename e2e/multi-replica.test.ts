@@ -110,6 +110,16 @@ suite('2 gateways + 2 realtime + 2 workers behind HAProxy', () => {
     return sum;
   }
 
+  it('the edge request id (HAProxy) reaches the gateway and comes back; a client-sent one wins', async () => {
+    const edge = await fetch(`${lbUrl}/api/v1/info`);
+    expect(edge.status).toBe(200);
+    expect(edge.headers.get('x-request-id')).toMatch(/^[0-9A-F.:]+_[0-9A-F.:]+_[0-9A-F]+_[0-9A-F]+:[0-9A-F]+$/i);
+    const own = await fetch(`${lbUrl}/api/v1/info`, { headers: { 'x-request-id': 'client-id-1' } });
+    expect(own.headers.get('x-request-id')).toBe('client-id-1');
+    // Not routed: metrics, health, admin.
+    for (const p of ['/metrics', '/health/live', '/admin/queues']) expect((await fetch(`${lbUrl}${p}`)).status).toBe(404);
+  });
+
   it(`${PIPELINES} pipelines complete and every client sees its full event sequence while one replica of each kind is SIGKILLed`, async () => {
     const t0 = Date.now();
     const ids: string[] = [];
