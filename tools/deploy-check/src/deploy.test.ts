@@ -347,8 +347,20 @@ describe('the image layout (pnpm deploy --prod, as the Dockerfile runs it)', () 
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('gateway: no dev dependencies, and `node dist/main.js` serves /health/live and /metrics from it', async () => {
-    const pnpm = process.env.npm_execpath?.includes('pnpm') ? process.env.npm_execpath : 'pnpm';
-    await run(pnpm!, ['deploy', '--filter', '@agent-forge/gateway', '--prod', '--offline', path.join(dir, 'gateway')], { cwd: ROOT, timeout: 90_000 });
+    // The pinned pnpm, found as scripts/bootstrap.cjs finds it: on PATH at that version, else via npx.
+    const version = /pnpm@([\d.]+)/.exec((JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { packageManager: string }).packageManager)![1]!;
+    let onPath = '';
+    try {
+      onPath = execFileSync('pnpm', ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    } catch {
+      // not on PATH
+    }
+    const [cmd, ...lead] = onPath === version ? ['pnpm'] : ['npx', '--yes', `pnpm@${version}`];
+    await run(cmd!, [...lead, 'deploy', '--filter', '@agent-forge/gateway', '--prod', '--offline', path.join(dir, 'gateway')], {
+      cwd: ROOT,
+      timeout: 90_000,
+      env: { ...process.env, COREPACK_ENABLE_DOWNLOAD_PROMPT: '0', npm_config_yes: 'true' },
+    });
     const app = path.join(dir, 'gateway');
     expect(readdirSync(app).sort()).toEqual(expect.arrayContaining(['dist', 'node_modules', 'package.json']));
     expect(existsSync(path.join(app, 'src'))).toBe(false);
