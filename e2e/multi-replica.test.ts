@@ -110,6 +110,16 @@ suite('2 gateways + 2 realtime + 2 workers behind HAProxy', () => {
     return sum;
   }
 
+  it('the edge request id (HAProxy) reaches the gateway and comes back; a client-sent one wins', async () => {
+    const edge = await fetch(`${lbUrl}/api/v1/info`);
+    expect(edge.status).toBe(200);
+    expect(edge.headers.get('x-request-id')).toMatch(/^[0-9A-F.:]+_[0-9A-F.:]+_[0-9A-F]+_[0-9A-F]+:[0-9A-F]+$/i);
+    const own = await fetch(`${lbUrl}/api/v1/info`, { headers: { 'x-request-id': 'client-id-1' } });
+    expect(own.headers.get('x-request-id')).toBe('client-id-1');
+    // Not routed: metrics, health, admin.
+    for (const p of ['/metrics', '/health/live', '/admin/queues']) expect((await fetch(`${lbUrl}${p}`)).status).toBe(404);
+  });
+
   it(`${PIPELINES} pipelines complete and every client sees its full event sequence while one replica of each kind is SIGKILLed`, async () => {
     const t0 = Date.now();
     const ids: string[] = [];
@@ -128,13 +138,16 @@ suite('2 gateways + 2 realtime + 2 workers behind HAProxy', () => {
     // Round-robin, no stickiness: both gateways took starts, both realtime replicas hold sockets.
     const starts = await Promise.all(gateways.map((g) => metric(g, 'af_http_requests_total', /route="\/api\/v1\/pipeline\/start"/)));
     const sockets = await Promise.all(realtimes.map((r) => metric(r, 'af_ws_connections', /channel="pipeline"/)));
-    expect(starts).toEqual([PIPELINES / 2, PIPELINES / 2]);
+    // (Strict alternation gives 10/10; a health check that times out on a loaded machine may skew it.)
+    expect(starts[0]! + starts[1]!).toBe(PIPELINES);
+    expect(Math.min(...starts)).toBeGreaterThanOrEqual(PIPELINES / 4);
     expect(sockets[0]! + sockets[1]!).toBe(PIPELINES);
-    expect(Math.min(...sockets)).toBeGreaterThanOrEqual(PIPELINES / 2 - 2);
+    expect(Math.min(...sockets)).toBeGreaterThanOrEqual(PIPELINES / 4);
 
     // Mid-run: both workers are running phases; kill one replica of each kind at once.
     await waitFor(() => viaLb('GET', `/api/v1/pipeline/status/${ids[PIPELINES - 1]}`), (r) => (r.body.total_progress_percent ?? 0) > 40, 15_000, 'runs under way (in the second phase)');
     const killedWorker = workers[0]!;
+    const killedDone = await metric(killedWorker, 'af_worker_jobs_total', /outcome="completed"/);
     await Promise.all([gateways[0]!.stop('SIGKILL'), realtimes[0]!.stop('SIGKILL'), killedWorker.stop('SIGKILL')]);
     const killedAt = Date.now();
 
@@ -158,14 +171,16 @@ suite('2 gateways + 2 realtime + 2 workers behind HAProxy', () => {
       if (client.reconnects > 0) reconnected++;
       client.close();
     }
-    // The clients of the killed realtime replica (about half) reconnected through the LB and resumed.
-    expect(reconnected).toBeGreaterThanOrEqual(Math.min(...sockets));
-    // The surviving worker took over phases of the dead one.
+    // Every client of the killed realtime replica reconnected through the LB and resumed.
+    expect(reconnected).toBeGreaterThanOrEqual(sockets[0]!);
+    // The surviving worker ran everything the dead one had not finished (a few phases may have
+    // completed between the last scrape and the kill), including the jobs it held when it died.
     const survivorJobs = await metric(workers[1]!, 'af_worker_jobs_total', /outcome="completed"/);
-    expect(survivorJobs).toBeGreaterThan(PIPELINES * PHASES.length / 2);
+    expect(survivorJobs + killedDone).toBeGreaterThanOrEqual(PIPELINES * PHASES.length - 10);
+    expect(killedDone).toBeGreaterThan(0);
     process.stderr.write(
       `multi-replica: ${PIPELINES} pipelines, kill at +${killedAt - t0} ms, all completed at +${completedAt - t0} ms, ` +
-        `${reconnected} clients resumed, survivor ran ${survivorJobs} of ${PIPELINES * PHASES.length} phase jobs\n`,
+        `${reconnected} clients resumed, the killed worker completed ${killedDone} phase jobs, the survivor ${survivorJobs} of ${PIPELINES * PHASES.length}\n`,
     );
   }, 90_000);
 });

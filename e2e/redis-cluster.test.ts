@@ -36,6 +36,8 @@ suite('on a 3-master Redis Cluster', () => {
       REDIS_CLUSTER_NODES: `127.0.0.1:${b},127.0.0.1:${c}`,
       // Phase-boundary checkpoints beyond the newest one are pruned (owner keys in other slots).
       CHECKPOINT_RETENTION: '1',
+      // info: the per-job lines carry the request id of the call that caused the job.
+      LOG_LEVEL: 'info',
     });
     cluster = createRedis({ url: `redis-cluster://127.0.0.1:${a}`, name: 'e2e-cluster-reader', topology: { REDIS_URL: `redis-cluster://127.0.0.1:${a}` } });
     expect(isCluster(cluster)).toBe(true);
@@ -47,10 +49,10 @@ suite('on a 3-master Redis Cluster', () => {
     await procs.stop();
   }, 30_000);
 
-  async function api<T = Record<string, any>>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
+  async function api<T = Record<string, any>>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: T }> {
     const res = await fetch(`${gateway.url}${path}`, {
       method,
-      headers: stack.headers(body !== undefined),
+      headers: { ...stack.headers(body !== undefined), ...headers },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     return { status: res.status, body: (await res.json()) as T };
@@ -62,7 +64,7 @@ suite('on a 3-master Redis Cluster', () => {
     const started = await api<{ session_id: string }>('POST', '/api/v1/pipeline/start', {
       phases,
       config: { executor: 'dry-run', dry_run: { steps: 4, step_ms: 30 } },
-    });
+    }, { 'x-request-id': 'e2e-cluster-req-1' });
     expect(started.status).toBe(200);
     const id = started.body.session_id;
     const ws = await WsCollector.connect(`ws://127.0.0.1:${realtime.port}/ws/pipeline?session_id=${id}&token=${stack.token(['viewer'])}`);
@@ -80,6 +82,17 @@ suite('on a 3-master Redis Cluster', () => {
     expect(seen).toEqual(streamIds.slice(streamIds.length - seen.length));
     expect(ws.ofType('phase_complete').map((e) => e.data.phase)).toEqual(phases);
     ws.close();
+    // The request id of the start call reached the jobs of every phase and the worker's log lines.
+    // (The last phase's line may follow the status flip by a moment: wait for it, bounded.)
+    const linesOf = async () =>
+      worker.output
+        .join('')
+        .split('\n')
+        .filter((l) => l.startsWith('{') && l.endsWith('}') && l.includes(id))
+        .map((l) => JSON.parse(l) as { requestId?: string; phase?: string });
+    const jobLines = await waitFor(linesOf, (ls) => new Set(ls.map((l) => l.phase)).size === phases.length, 5_000, 'a log line of every phase');
+    expect(jobLines.every((l) => l.requestId === 'e2e-cluster-req-1')).toBe(true);
+    expect([...new Set(jobLines.map((l) => l.phase))].sort()).toEqual([...phases].sort());
     // A checkpoint at each of the 3 phase boundaries, all but the newest pruned.
     const checkpoints = await api<Array<{ checkpoint_id: string }>>('GET', `/api/v1/pipeline/checkpoints/${id}`);
     expect(checkpoints.body).toHaveLength(1);

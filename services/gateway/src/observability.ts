@@ -29,10 +29,21 @@ const requestsTotal = () =>
 const CONTROL_ACTIONS = new Set(['pause', 'resume', 'stop', 'cancel']);
 
 /** The route template that answered (`/api/v1/pipeline/status/:session_id`), never the raw path (cardinality). */
-function routeOf(req: Request): string {
+function routeOf(req: Request, baseUrl: string): string {
   const route = (req as Request & { route?: { path?: unknown } }).route;
-  if (route && typeof route.path === 'string') return `${req.baseUrl}${route.path}`;
-  if (req.baseUrl) return req.baseUrl; // a mounted sub-app (/docs, /admin/queues)
+  const template: string | null = route && typeof route.path === 'string' ? (route.path as string) : null;
+  if (template !== null) {
+    // When an error handler answered, Express has already restored req.baseUrl to '' (the router
+    // was left): take the mount path from the URL, which ends with as many segments as the template.
+    let base = req.baseUrl || baseUrl;
+    if (!base) {
+      const segments = (req.originalUrl.split('?')[0] ?? '').split('/');
+      const templateSegments = template.split('/').filter((x) => x !== '').length;
+      base = segments.slice(0, Math.max(1, segments.length - templateSegments)).join('/');
+    }
+    return `${base}${template}`;
+  }
+  if (baseUrl) return baseUrl; // a mounted sub-app (/docs, /admin/queues)
   return 'unmatched';
 }
 
@@ -46,7 +57,7 @@ export function httpMetrics(): RequestHandler {
     const start = process.hrtime.bigint();
     res.once('finish', () => {
       const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-      const route = routeOf(req);
+      const route = routeOf(req, req.baseUrl);
       const status = String(res.statusCode);
       duration.observe({ method: req.method, route, status }, seconds);
       total.inc({ route, code: `${status[0] ?? '0'}xx` });

@@ -212,9 +212,32 @@ describe('configuration coverage', () => {
     });
   });
 
+  describe.each(['overlays/dev', 'overlays/prod'])('%s: what a pod really gets', (overlay) => {
+    const schemas: Record<string, { safeParse(env: unknown): { success: boolean; error?: { issues: unknown[] } } }> = {
+      gateway: GatewayEnv,
+      realtime: RealtimeEnv,
+      'pipeline-worker': WorkerEnv,
+      'pipeline-worker-gpu': WorkerEnv,
+    };
+    it('every service parses its config from the ConfigMap + Secret + Deployment env (the values are valid, not only present)', () => {
+      const rendered = report.rendered[overlay] ?? [];
+      const cm = rendered.find((r) => r.kind === 'ConfigMap' && r.metadata.name === 'agent-forge-config')!.data as Record<string, string>;
+      const secret = (rendered.find((r) => r.kind === 'Secret')?.stringData ?? yamlDocs('k8s/base/secret.example.yaml')[0]!.stringData) as Record<string, string>;
+      const deployments = rendered.filter((r) => r.kind === 'Deployment' && schemas[r.metadata.name]);
+      expect(deployments.length).toBeGreaterThanOrEqual(3);
+      for (const d of deployments) {
+        const env: Record<string, string> = { ...cm, ...secret };
+        for (const e of (d.spec.template.spec.containers[0].env ?? []) as Obj[]) if (typeof e.value === 'string') env[e.name] = e.value;
+        const parsed = schemas[d.metadata.name]!.safeParse(env);
+        expect({ deployment: d.metadata.name, issues: parsed.success ? [] : parsed.error?.issues }).toEqual({ deployment: d.metadata.name, issues: [] });
+      }
+    });
+  });
+
   it('the Secret holds the credentials (REDIS_URL, JWT_SECRET) and the ConfigMap none', () => {
     expect(secretKeys).toEqual(expect.arrayContaining(['REDIS_URL', 'JWT_SECRET', 'REDIS_SENTINEL_PASSWORD']));
-    expect(Object.keys(configMap).filter((k) => /PASSWORD|SECRET|REDIS_URL/.test(k))).toEqual([]);
+    // (JWT_SECRET_FILE is a path to a mounted secret, not a secret.)
+    expect(Object.keys(configMap).filter((k) => /PASSWORD|SECRET|REDIS_URL/.test(k) && !k.endsWith('_FILE'))).toEqual([]);
   });
 
   it('compose gives every app service REDIS_URL and its listen address', () => {
@@ -324,8 +347,20 @@ describe('the image layout (pnpm deploy --prod, as the Dockerfile runs it)', () 
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('gateway: no dev dependencies, and `node dist/main.js` serves /health/live and /metrics from it', async () => {
-    const pnpm = process.env.npm_execpath?.includes('pnpm') ? process.env.npm_execpath : 'pnpm';
-    await run(pnpm!, ['deploy', '--filter', '@agent-forge/gateway', '--prod', '--offline', path.join(dir, 'gateway')], { cwd: ROOT, timeout: 90_000 });
+    // The pinned pnpm, found as scripts/bootstrap.cjs finds it: on PATH at that version, else via npx.
+    const version = /pnpm@([\d.]+)/.exec((JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { packageManager: string }).packageManager)![1]!;
+    let onPath = '';
+    try {
+      onPath = execFileSync('pnpm', ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    } catch {
+      // not on PATH
+    }
+    const [cmd, ...lead] = onPath === version ? ['pnpm'] : ['npx', '--yes', `pnpm@${version}`];
+    await run(cmd!, [...lead, 'deploy', '--filter', '@agent-forge/gateway', '--prod', '--offline', path.join(dir, 'gateway')], {
+      cwd: ROOT,
+      timeout: 90_000,
+      env: { ...process.env, COREPACK_ENABLE_DOWNLOAD_PROMPT: '0', npm_config_yes: 'true' },
+    });
     const app = path.join(dir, 'gateway');
     expect(readdirSync(app).sort()).toEqual(expect.arrayContaining(['dist', 'node_modules', 'package.json']));
     expect(existsSync(path.join(app, 'src'))).toBe(false);
