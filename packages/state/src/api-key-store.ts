@@ -55,7 +55,7 @@ function pairs(flat: string[]): Record<string, string> {
 }
 
 /**
- * API keys in Redis: one hash per key (`<prefix>:apikey:<id>`) holding the SHA-256 of the key, its
+ * API keys in Redis: one hash per key (`<prefix>:{apikeys}:key:<id>`) holding the SHA-256 of the key, its
  * tenant, roles and timestamps, plus creation-time indexes (all keys, and per tenant). Nothing is
  * cached in any process, so a revocation (the hash deleted) holds on the next request everywhere.
  */
@@ -108,12 +108,10 @@ export class ApiKeyStore {
     const index = scope === ALL_TENANTS ? this.keys.apiKeys() : this.keys.tenantApiKeys(scope);
     const ids = await this.redis.zrevrange(index, 0, limit - 1);
     if (ids.length === 0) return [];
-    const p = this.redis.pipeline();
-    for (const id of ids) p.hmget(this.keys.apiKey(id), ...RECORD_FIELDS);
-    const rows = (await p.exec()) ?? [];
+    // Each key record is in its own Cluster slot: separate reads, not one pipeline.
+    const rows = await Promise.all(ids.map((id) => this.redis.hmget(this.keys.apiKey(id), ...RECORD_FIELDS)));
     const out: ApiKeyRecord[] = [];
-    for (const [err, values] of rows) {
-      if (err) throw err;
+    for (const values of rows) {
       const v = values as (string | null)[];
       if (!v[0]) continue; // revoked between the two reads
       const record = toRecord(Object.fromEntries(RECORD_FIELDS.map((f, i) => [f, v[i] ?? ''])));

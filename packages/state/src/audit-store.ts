@@ -90,13 +90,13 @@ export class AuditStore {
     const minId = String(Math.max(0, at.getTime() - this.options.retentionMs));
     const streams = [this.keys.audit()];
     if (isValidTenant(entry.tenant)) streams.push(this.keys.tenantAudit(entry.tenant));
-    const p = this.redis.pipeline();
-    for (const key of streams) {
-      p.xadd(key, 'MAXLEN', '~', this.options.maxEntries, '*', ...fields);
-      p.xtrim(key, 'MINID', '~', minId);
-    }
-    const results = (await p.exec()) ?? [];
-    for (const [err] of results) if (err) throw err;
+    // One pipeline per stream: the global and the tenant's streams live in different Cluster slots.
+    await Promise.all(
+      streams.map(async (key) => {
+        const results = (await this.redis.pipeline().xadd(key, 'MAXLEN', '~', this.options.maxEntries, '*', ...fields).xtrim(key, 'MINID', '~', minId).exec()) ?? [];
+        for (const [err] of results) if (err) throw err;
+      }),
+    );
   }
 
   async query(q: AuditQuery): Promise<AuditPage> {

@@ -88,7 +88,8 @@ export class Keys {
   }
   /** One tenant's API key ids by creation time. */
   tenantApiKeys(tenant: string): string {
-    return `${this.t(tenant)}:apikeys`;
+    assertTenant(tenant);
+    return `${this.prefix}:{apikeys}:tenant:${tenant}`;
   }
 
   // ── security ────────────────────────────────────────────────────────────────────────────
@@ -99,11 +100,12 @@ export class Keys {
   }
   /** One API key: its hash, tenant, roles, timestamps (never the key itself). */
   apiKey(keyId: string): string {
-    return `${this.prefix}:apikey:${keyId}`;
+    // One hash tag for every API key record and index: creating and revoking is one MULTI (Cluster).
+    return `${this.prefix}:{apikeys}:key:${keyId}`;
   }
   /** Every API key id by creation time. */
   apiKeys(): string {
-    return `${this.prefix}:apikeys`;
+    return `${this.prefix}:{apikeys}`;
   }
   /** Key prefix of one rate-limit budget (rate-limiter-flexible appends the limited key). */
   rateLimit(budget: string): string {
