@@ -116,7 +116,7 @@ export class Stack {
     return svc;
   }
 
-  private async waitHealthy(svc: RunningService, timeoutMs = 20_000): Promise<void> {
+  private async waitHealthy(svc: RunningService, timeoutMs = 60_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       if (svc.child.exitCode !== null) throw new Error(`${svc.name} exited early:\n${svc.output.join('')}`);
