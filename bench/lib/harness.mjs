@@ -107,9 +107,9 @@ export async function waitHealthy(url, child, timeoutMs = 30_000) {
 }
 
 /** One autocannon run reduced to what we report (latencies in ms). */
-export async function load(url, { connections, durationS, title }) {
+export async function load(url, { connections, durationS, title, headers = {} }) {
   const autocannon = require('autocannon');
-  const r = await autocannon({ url, connections, duration: durationS, title, timeout: 10 });
+  const r = await autocannon({ url, connections, duration: durationS, title, timeout: 10, headers });
   const statusCodes = Object.fromEntries(Object.entries(r.statusCodeStats ?? {}).map(([code, v]) => [code, Number(v.count)]));
   return {
     requests_total: r.requests.total,

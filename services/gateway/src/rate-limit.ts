@@ -11,6 +11,8 @@ export interface RateState {
   remaining: number;
   resetSeconds: number;
   windowSeconds: number;
+  /** `RateLimit-Policy` value, e.g. `1200;w=60`. */
+  policy: string;
 }
 
 export class RateLimitedError extends HttpError {
@@ -28,7 +30,7 @@ export function rateHeaders(s: RateState): Record<string, string> {
     'RateLimit-Limit': String(s.limit),
     'RateLimit-Remaining': String(Math.max(0, s.remaining)),
     'RateLimit-Reset': String(s.resetSeconds),
-    'RateLimit-Policy': `${s.limit};w=${s.windowSeconds}`,
+    'RateLimit-Policy': s.policy,
   };
 }
 
@@ -77,6 +79,7 @@ export class RateLimits {
     for (const r of results) if (r[0].remainingPoints < tightest[0].remainingPoints) tightest = r;
     const [res, limiter] = tightest;
     const state: RateState = {
+      policy: `${limiter.points};w=${this.window}`,
       limit: limiter.points,
       remaining: res.remainingPoints,
       resetSeconds: Math.max(0, Math.ceil(res.msBeforeNext / 1000)),

@@ -4,7 +4,7 @@ import type { Request, RequestHandler, Response } from 'express';
 import type { Auditor } from './audit';
 import { HttpError } from './errors';
 import './http-types';
-import { rateHeaders, type RateLimits } from './rate-limit';
+import type { RateLimits } from './rate-limit';
 import type { RouteSpec } from './route-table';
 
 export interface GuardDeps {
@@ -43,30 +43,31 @@ function outcomeOf(status: number): AuditOutcome {
  */
 export function guard(spec: RouteSpec, deps: GuardDeps): RequestHandler {
   const permission = spec.access;
+  const writeAudit = (req: Request, res: Response, status: number, code?: string): void => {
+    if (!spec.audit && status !== 401 && status !== 403) return;
+    const principal = req.principal;
+    const errorCode = code ?? (typeof res.locals.errorCode === 'string' ? res.locals.errorCode : '');
+    deps.auditor.record({
+      actor: principal ? actorOf(principal) : '',
+      tenant: principal?.tenant ?? '',
+      action: status === 401 ? 'auth.failure' : spec.id,
+      target: auditTarget(req, res),
+      outcome: outcomeOf(status),
+      status,
+      request_id: req.id ?? '',
+      ip: req.ip ?? '',
+      reason: status === 401 ? (req.authFailure ?? errorCode) : errorCode,
+    });
+  };
   const handler: RequestHandler & { routeSpec?: RouteSpec } = async (req, res, next) => {
-    if (spec.audit || deps.auth.enabled) {
-      res.once('finish', () => {
-        const status = res.statusCode;
-        if (!spec.audit && status !== 401 && status !== 403) return;
-        const principal = req.principal;
-        const errorCode = typeof res.locals.errorCode === 'string' ? res.locals.errorCode : '';
-        deps.auditor.record({
-          actor: principal ? actorOf(principal) : '',
-          tenant: principal?.tenant ?? '',
-          action: status === 401 ? 'auth.failure' : spec.id,
-          target: auditTarget(req, res),
-          outcome: outcomeOf(status),
-          status,
-          request_id: req.id ?? '',
-          ip: req.ip ?? '',
-          reason: status === 401 ? (req.authFailure ?? errorCode) : errorCode,
-        });
-      });
-    }
+    // State-changing routes are audited once the answer is known; on read routes only refusals
+    // are, written right where they happen (no per-request listener on the hot read path).
+    if (spec.audit) res.once('finish', () => writeAudit(req, res, res.statusCode));
     const ip = req.ip ?? 'unknown';
     const result = await deps.auth.authenticate(credentialFrom(req.headers));
     if (!result.ok) {
       req.authFailure = result.reason;
+      if (!spec.audit) writeAudit(req, res, 401);
       // Failed attempts spend the caller's address budget: guessing keys gets a 429 soon.
       if (deps.limits && spec.rate) await deps.limits.consume(spec.rate, null, ip);
       throw new UnauthenticatedError(result.message);
@@ -74,10 +75,14 @@ export function guard(spec: RouteSpec, deps: GuardDeps): RequestHandler {
     const principal = result.principal;
     req.principal = principal;
     if (deps.limits && spec.rate) {
-      const state = await deps.limits.consume(spec.rate, actorOf(principal), ip);
-      res.set(rateHeaders(state));
+      const state = await deps.limits.consume(spec.rate, principal.actor, ip);
+      res.setHeader('RateLimit-Limit', state.limit);
+      res.setHeader('RateLimit-Remaining', Math.max(0, state.remaining));
+      res.setHeader('RateLimit-Reset', state.resetSeconds);
+      res.setHeader('RateLimit-Policy', state.policy);
     }
     if (permission !== 'authenticated' && permission !== 'public' && !can(principal, permission)) {
+      if (!spec.audit) writeAudit(req, res, 403, 'FORBIDDEN');
       throw new HttpError('FORBIDDEN', `this needs the ${permission} permission (role ${leastRoleFor(permission)} or above)`, { required_permission: permission });
     }
     next();
