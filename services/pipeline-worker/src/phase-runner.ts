@@ -157,6 +157,9 @@ export class PhaseRunner {
       return await this.handleFailure(job, err, { timedOut, cancelled: controller.signal.aborted, started, agent, log });
     }
     await stopWatching();
+    // The executor is done: its agent stops before the phase is recorded complete, so a reader who
+    // sees the session completed never sees the agent still executing.
+    await this.publishAgent(sessionId, { ...agent, state: 'stopped', current_task: null });
     const outcome = await store.completePhase(sessionId, phase, runGen, String(job.id), {
       customMetrics: result.metrics,
       durationSeconds: round2((Date.now() - started) / 1000),
@@ -165,7 +168,6 @@ export class PhaseRunner {
       gateResults: [],
       artifacts: result.artifacts ?? {},
     });
-    await this.publishAgent(sessionId, { ...agent, state: 'stopped', current_task: null });
     if (outcome.kind === 'next') {
       await this.deps.queues.enqueue({ sessionId, phase: outcome.phase, runGen: outcome.runGen, requestId: job.data.requestId });
       log.info({ next: outcome.phase }, 'phase completed; next phase enqueued');
