@@ -2,6 +2,7 @@
  * Shared plumbing of the benchmarks: free loopback ports, child processes that are always
  * stopped, waiting for a URL, autocannon runs reduced to the figures we report, results files.
  */
+import { readFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync, createWriteStream } from 'node:fs';
 import net from 'node:net';
@@ -70,6 +71,17 @@ export class Child {
 
   get running() {
     return this.exit === null;
+  }
+
+  /** CPU seconds (user + system) the process has used so far, from /proc (Linux); null elsewhere. */
+  cpuSeconds() {
+    try {
+      const stat = readFileSync(`/proc/${this.proc.pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks (USER_HZ = 100)
+    } catch {
+      return null;
+    }
   }
 
   async stop() {

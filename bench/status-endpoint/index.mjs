@@ -131,9 +131,9 @@ async function main() {
   await waitHealthy(`${rw}/health`, raw);
 
   const targets = [
-    ['gateway', gw, auth],
-    ['gateway-open', gwOpen, {}],
-    ['raw', rw, {}],
+    ['gateway', gw, auth, secure],
+    ['gateway-open', gwOpen, {}, open],
+    ['raw', rw, {}, raw],
   ];
   const unauthenticated = await fetch(`${gw}${statusPath}`);
   await unauthenticated.arrayBuffer();
@@ -152,9 +152,14 @@ async function main() {
   console.log(`load: ${connections} connections, ${warmupS} s warm-up + ${durationS} s measured, per server, loopback\n`);
 
   const results = {};
-  for (const [label, base, headers] of targets) {
+  for (const [label, base, headers, child] of targets) {
     await load(`${base}${statusPath}`, { connections, durationS: warmupS, title: `${label} warm-up`, headers });
+    // CPU the server process spent per request: unlike req/s, barely moved by other load on the machine.
+    const cpuBefore = child.cpuSeconds();
     results[label] = await load(`${base}${statusPath}`, { connections, durationS, title: label, headers });
+    const cpuAfter = child.cpuSeconds();
+    results[label].server_cpu_us_per_request =
+      cpuBefore === null || cpuAfter === null || results[label].requests_total === 0 ? null : round(((cpuAfter - cpuBefore) * 1e6) / results[label].requests_total, 1);
   }
   // The session must still answer 200 after the run (nothing expired or moved under us).
   const after = await fetch(`${gw}${statusPath}`, { headers: auth });
@@ -163,11 +168,15 @@ async function main() {
   const ratio = ratioOf(results.gateway, results.raw);
   const ratioOpen = ratioOf(results['gateway-open'], results.raw);
   console.log(`${'server'.padEnd(14)} ${'req/s'.padStart(8)}${'mean ms'.padStart(9)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}   (autocannon reports p50/p99 in whole ms)`);
-  for (const [label] of targets) console.log(line(label, results[label]));
+  for (const [label] of targets) console.log(`${line(label, results[label])}  cpu ${results[label].server_cpu_us_per_request ?? '?'} µs/req`);
   console.log(
     `\ngateway (auth + rate limits)/raw: throughput ×${ratio.requests_per_s} (goal ≥ 0.6); latency mean ×${ratio.latency_mean}, p50 ×${ratio.latency_p50}, p99 ×${ratio.latency_p99} (goal ≤ 2)`,
   );
   console.log(`gateway-open/raw: throughput ×${ratioOpen.requests_per_s}; p99 ×${ratioOpen.latency_p99}`);
+  const cpu = (l) => results[l].server_cpu_us_per_request;
+  if (cpu('gateway') && cpu('gateway-open') && cpu('raw')) {
+    console.log(`server CPU per request: gateway ${cpu('gateway')} µs, gateway-open ${cpu('gateway-open')} µs, raw ${cpu('raw')} µs (security costs ${round(cpu('gateway') - cpu('gateway-open'), 1)} µs)`);
+  }
 
   const failures = [];
   for (const [label, r] of Object.entries(results)) {
