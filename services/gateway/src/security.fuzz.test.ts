@@ -13,8 +13,8 @@ import { createTestGateway } from './test-support';
 const gw = createTestGateway('gw-fuzz');
 afterAll(() => gw.close());
 const app = gw.app;
-const RUNS_PER_ROUTE = Number(process.env.FUZZ_RUNS_PER_ROUTE ?? 100);
-const HEADER_RUNS = Number(process.env.FUZZ_HEADER_RUNS ?? 600);
+const RUNS_PER_ROUTE = Number(process.env.FUZZ_RUNS_PER_ROUTE ?? 70);
+const HEADER_RUNS = Number(process.env.FUZZ_HEADER_RUNS ?? 400);
 
 const SPECIAL_KEYS = ['__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty', 'valueOf', 'phases', 'config', 'session_id', 'action', 'preset', 'preset_name', 'roles', 'limit', 'status', 'tenant'];
 const key = fc.oneof(fc.constantFrom(...SPECIAL_KEYS), fc.string({ maxLength: 12 }), fc.string({ unit: 'grapheme', maxLength: 6 }));
