@@ -12,7 +12,7 @@ import {
 import type { Redis } from 'ioredis';
 import { DEFAULT_STREAM_MAXLEN } from './events';
 import { Keys } from './keys';
-import { runScript } from './scripts';
+import { defineScripts, runScript } from './scripts';
 import { ALL_TENANTS, DEFAULT_TENANT, assertTenant, inScope, type TenantScope } from './tenant';
 import type { DashboardSummary } from './views';
 
@@ -80,7 +80,11 @@ export class SessionStore {
     readonly redis: Redis,
     readonly keys: Keys,
     private readonly streamMaxLen = DEFAULT_STREAM_MAXLEN,
-  ) {}
+  ) {
+    // Scripts are defined up front: with auto-pipelining, a command defined after the current
+    // tick's pipeline was made would be missing from it.
+    defineScripts(this.redis);
+  }
 
   /** KEYS of every session script: session, events, then the 8 phase hashes in canonical order. */
   private scriptKeys(sessionId: string): string[] {
