@@ -9,7 +9,7 @@ export const CLOSE_FORBIDDEN = 4403;
 
 export type UpgradeVerdict =
   | { ok: true; principal: Principal }
-  | { ok: false; code: typeof CLOSE_UNAUTHENTICATED | typeof CLOSE_FORBIDDEN; reason: string; message: string };
+  | { ok: false; code: typeof CLOSE_UNAUTHENTICATED | typeof CLOSE_FORBIDDEN; reason: string; message: string; principal?: Principal };
 
 /** What the server asks about an upgrade: who is it, and may they watch this (session)? */
 export type UpgradeAuthenticator = (req: http.IncomingMessage, target: { sessionId: string | null }) => Promise<UpgradeVerdict>;
@@ -31,10 +31,10 @@ export function createUpgradeAuthenticator(auth: Authenticator, tenantOf: (sessi
     const result = await auth.authenticate(credentialFrom(req.headers, token));
     if (!result.ok) return { ok: false, code: CLOSE_UNAUTHENTICATED, reason: result.reason, message: 'unauthenticated' };
     const principal = result.principal;
-    if (!can(principal, 'pipeline:read')) return { ok: false, code: CLOSE_FORBIDDEN, reason: 'missing_permission', message: 'forbidden' };
+    if (!can(principal, 'pipeline:read')) return { ok: false, code: CLOSE_FORBIDDEN, reason: 'missing_permission', message: 'forbidden', principal };
     if (target.sessionId !== null) {
       const owner = await tenantOf(target.sessionId);
-      if (owner !== null && !inScope(principal.scope, owner)) return { ok: false, code: CLOSE_FORBIDDEN, reason: 'other_tenant', message: 'forbidden' };
+      if (owner !== null && !inScope(principal.scope, owner)) return { ok: false, code: CLOSE_FORBIDDEN, reason: 'other_tenant', message: 'forbidden', principal };
     }
     return { ok: true, principal };
   };

@@ -125,7 +125,14 @@ export function createRealtimeServer(deps: RealtimeServerDeps): RealtimeServer {
     const verdict = await deps.authenticate(req, target);
     if (socket.destroyed) return;
     if (!verdict.ok) {
-      deps.onAuthFailure?.({ code: verdict.code, reason: verdict.reason, ip, sessionId: target.sessionId, actor: '', tenant: '' });
+      deps.onAuthFailure?.({
+        code: verdict.code,
+        reason: verdict.reason,
+        ip,
+        sessionId: target.sessionId,
+        actor: verdict.principal?.actor ?? '',
+        tenant: verdict.principal?.tenant ?? '',
+      });
       logger.info({ code: verdict.code, reason: verdict.reason, ip, channel: target.channel }, 'websocket refused');
       wss.handleUpgrade(req, socket, head, (ws) => {
         ws.on('error', () => undefined);
