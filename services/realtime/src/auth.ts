@@ -1,6 +1,7 @@
 import type http from 'node:http';
 import { AUTH_OFF_PRINCIPAL, can, credentialFrom, type Authenticator, type Principal } from '@agent-forge/auth';
-import { inScope } from '@agent-forge/state';
+import type { Logger } from '@agent-forge/runtime';
+import { inScope, type AuditStore } from '@agent-forge/state';
 import { splitUrl } from './upgrade';
 
 /** Close codes of refused upgrades (sent right after the handshake, so browsers can read them). */
@@ -37,5 +38,43 @@ export function createUpgradeAuthenticator(auth: Authenticator, tenantOf: (sessi
       if (owner !== null && !inScope(principal.scope, owner)) return { ok: false, code: CLOSE_FORBIDDEN, reason: 'other_tenant', message: 'forbidden', principal };
     }
     return { ok: true, principal };
+  };
+}
+
+export interface UpgradeFailure {
+  code: number;
+  reason: string;
+  ip: string;
+  sessionId: string | null;
+  actor: string;
+  tenant: string;
+}
+
+/**
+ * Refused upgrades go to the audit log like refused REST calls. The write never delays anything
+ * (the socket is already closed) and a failed one is logged and counted, never silent.
+ */
+export function upgradeAuditor(audit: AuditStore, logger: Logger): { onAuthFailure: (f: UpgradeFailure) => void; failures: () => number } {
+  let failures = 0;
+  return {
+    failures: () => failures,
+    onAuthFailure: (f) => {
+      audit
+        .append({
+          actor: f.actor,
+          tenant: f.tenant,
+          action: f.code === CLOSE_UNAUTHENTICATED ? 'auth.failure' : 'ws.subscribe',
+          target: f.sessionId ?? 'websocket',
+          outcome: 'denied',
+          status: f.code,
+          request_id: '',
+          ip: f.ip,
+          reason: f.reason,
+        })
+        .catch((err: unknown) => {
+          failures++;
+          logger.error({ err: (err as Error).message, audit_write_failures: failures }, 'audit write failed');
+        });
+    },
   };
 }

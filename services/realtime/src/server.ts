@@ -17,7 +17,7 @@ import { errorFrame, SessionSync } from './session-sync';
 import { parseStreamId } from './stream-id';
 import { Ticker } from './ticker';
 import { parseUpgradeTarget, rejectUpgrade, type UpgradeTarget } from './upgrade';
-import type { UpgradeAuthenticator } from './auth';
+import type { UpgradeAuthenticator, UpgradeFailure } from './auth';
 
 export type AcceptedTarget = Extract<UpgradeTarget, { ok: true }>;
 export type { UpgradeAuthenticator } from './auth';
@@ -40,7 +40,7 @@ export interface RealtimeServerDeps {
   /** Serve HTTPS/WSS with this certificate and key (PEM); plain HTTP otherwise. */
   tls?: { cert: Buffer; key: Buffer } | null;
   /** Called for every refused upgrade (the audit log). */
-  onAuthFailure?: (failure: { code: number; reason: string; ip: string; sessionId: string | null; actor: string; tenant: string }) => void;
+  onAuthFailure?: (failure: UpgradeFailure) => void;
 }
 
 export interface RealtimeServer {
