@@ -2,6 +2,7 @@
  * Shared plumbing of the benchmarks: free loopback ports, child processes that are always
  * stopped, waiting for a URL, autocannon runs reduced to the figures we report, results files.
  */
+import { readFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync, createWriteStream } from 'node:fs';
 import net from 'node:net';
@@ -72,6 +73,17 @@ export class Child {
     return this.exit === null;
   }
 
+  /** CPU seconds (user + system) the process has used so far, from /proc (Linux); null elsewhere. */
+  cpuSeconds() {
+    try {
+      const stat = readFileSync(`/proc/${this.proc.pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks (USER_HZ = 100)
+    } catch {
+      return null;
+    }
+  }
+
   async stop() {
     if (!this.running) return;
     this.proc.kill('SIGTERM');
@@ -107,9 +119,9 @@ export async function waitHealthy(url, child, timeoutMs = 30_000) {
 }
 
 /** One autocannon run reduced to what we report (latencies in ms). */
-export async function load(url, { connections, durationS, title }) {
+export async function load(url, { connections, durationS, title, headers = {} }) {
   const autocannon = require('autocannon');
-  const r = await autocannon({ url, connections, duration: durationS, title, timeout: 10 });
+  const r = await autocannon({ url, connections, duration: durationS, title, timeout: 10, headers });
   const statusCodes = Object.fromEntries(Object.entries(r.statusCodeStats ?? {}).map(([code, v]) => [code, Number(v.count)]));
   return {
     requests_total: r.requests.total,

@@ -1,6 +1,8 @@
 /**
- * Benchmark: GET /api/v1/pipeline/status/{id} of the real gateway against a bare node:http server
- * doing only the HGETALL of the session hash, same Redis, same session, same load.
+ * Benchmark: GET /api/v1/pipeline/status/{id} of the real gateway — as deployed, with
+ * authentication (a JWT on every request) and Redis rate limiting on — against a bare node:http
+ * server doing only the HGETALL of the same session hash, same Redis, same session, same load.
+ * A second gateway with AUTH_MODE=off and rate limits off shows what security itself costs.
  *
  *   1. start the built gateway (loopback, its own port, its own AF_KEY_PREFIX so nothing else is
  *      touched) with no worker: the session it starts stays `initializing`, and its status answers
@@ -16,9 +18,11 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { Child, ROOT, envNumber, freePort, load, machine, require, round, waitHealthy, writeResult } from '../lib/harness.mjs';
 
 const { Redis } = require('ioredis');
+const { mintToken } = require('@agent-forge/auth');
 
 const NAME = 'status-endpoint';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -69,26 +73,51 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
   });
 }
 
+function ratioOf(a, b) {
+  return {
+    requests_per_s: round(a.requests_per_s / b.requests_per_s, 3),
+    latency_mean: b.latency_ms.mean > 0 ? round(a.latency_ms.mean / b.latency_ms.mean, 3) : null,
+    latency_p50: b.latency_ms.p50 > 0 ? round(a.latency_ms.p50 / b.latency_ms.p50, 3) : null,
+    latency_p99: b.latency_ms.p99 > 0 ? round(a.latency_ms.p99 / b.latency_ms.p99, 3) : null,
+  };
+}
+
 function line(label, r) {
   const codes = Object.entries(r.status_codes).map(([c, n]) => `${c}×${n}`).join(' ');
   const cols = [r.requests_per_s.toFixed(0), r.latency_ms.mean.toFixed(2), String(r.latency_ms.p50), String(r.latency_ms.p99)];
-  return `${label.padEnd(9)} ${cols.map((c, i) => c.padStart(i === 0 ? 8 : 9)).join('')}   ${r.non2xx} non-2xx, ${r.errors} errors, ${r.timeouts} timeouts  [${codes}]`;
+  return `${label.padEnd(14)} ${cols.map((c, i) => c.padStart(i === 0 ? 8 : 9)).join('')}   ${r.non2xx} non-2xx, ${r.errors} errors, ${r.timeouts} timeouts  [${codes}]`;
 }
 
 async function main() {
   const gatewayMain = path.join(ROOT, 'services/gateway/dist/main.js');
-  if (!existsSync(gatewayMain)) throw new Error(`${path.relative(ROOT, gatewayMain)} is missing: run \`pnpm build\` (npm run bench does).`);
+  if (!existsSync(gatewayMain)) throw new Error(`${path.relative(ROOT, gatewayMain)} is missing: run pnpm build (npm run bench does).`);
 
-  const [gatewayPort, rawPort] = [await freePort(), await freePort()];
+  const [securePort, openPort, rawPort] = [await freePort(), await freePort(), await freePort()];
   const common = { REDIS_URL, AF_KEY_PREFIX: prefix, LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn' };
-  const gateway = new Child('gateway', [gatewayMain], { ...common, GATEWAY_HOST: '127.0.0.1', GATEWAY_PORT: String(gatewayPort) });
-  children.push(gateway);
-  const gw = `http://127.0.0.1:${gatewayPort}`;
-  await waitHealthy(`${gw}/api/v1/pipeline/health`, gateway);
+  const secret = randomBytes(32).toString('hex');
+  // As deployed: auth on, rate limits on (budgets far above the load, so every request is checked
+  // against Redis and none is refused: a 429 would fail the run).
+  const secureEnv = {
+    ...common,
+    GATEWAY_HOST: '127.0.0.1',
+    GATEWAY_PORT: String(securePort),
+    JWT_SECRET: secret,
+    RATE_LIMIT_READ_PER_SUBJECT: '1000000000',
+    RATE_LIMIT_READ_PER_IP: '1000000000',
+  };
+  const openEnv = { ...common, GATEWAY_HOST: '127.0.0.1', GATEWAY_PORT: String(openPort), AUTH_MODE: 'off', RATE_LIMIT_ENABLED: 'false' };
+  const secure = new Child('gateway', [gatewayMain], secureEnv);
+  const open = new Child('gateway-open', [gatewayMain], openEnv);
+  children.push(secure, open);
+  const gw = `http://127.0.0.1:${securePort}`;
+  const gwOpen = `http://127.0.0.1:${openPort}`;
+  await Promise.all([waitHealthy(`${gw}/api/v1/pipeline/health`, secure), waitHealthy(`${gwOpen}/api/v1/pipeline/health`, open)]);
+  const token = mintToken({ secret, sub: 'bench', tenant: 'default', roles: ['operator'], audience: 'agent-forge', ttlSeconds: 3600 });
+  const auth = { authorization: `Bearer ${token}` };
 
   const started = await fetch(`${gw}/api/v1/pipeline/start`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...auth },
     body: JSON.stringify(START_BODY),
   });
   const startBody = await started.json().catch(() => null);
@@ -101,38 +130,53 @@ async function main() {
   const rw = `http://127.0.0.1:${rawPort}`;
   await waitHealthy(`${rw}/health`, raw);
 
+  const targets = [
+    ['gateway', gw, auth, secure],
+    ['gateway-open', gwOpen, {}, open],
+    ['raw', rw, {}, raw],
+  ];
+  const unauthenticated = await fetch(`${gw}${statusPath}`);
+  await unauthenticated.arrayBuffer();
+  if (unauthenticated.status !== 401) throw new Error(`the secure gateway answered ${unauthenticated.status} without a token (expected 401)`);
   const sample = {};
-  for (const [label, base] of [['gateway', gw], ['raw', rw]]) {
-    const res = await fetch(`${base}${statusPath}`);
+  for (const [label, base, headers] of targets) {
+    const res = await fetch(`${base}${statusPath}`, { headers });
     const body = await res.text();
     if (res.status !== 200) throw new Error(`${label} GET ${statusPath} answered ${res.status} before the run: ${body.slice(0, 300)}`);
-    sample[label] = { status: res.status, bytes: Buffer.byteLength(body) };
+    sample[label] = { status: res.status, bytes: Buffer.byteLength(body), ratelimit_remaining: res.headers.get('ratelimit-remaining') };
   }
-  const sessionStatus = JSON.parse(await (await fetch(`${gw}${statusPath}`)).text()).status;
+  if (!sample.gateway.ratelimit_remaining) throw new Error('the secure gateway sent no RateLimit-Remaining: rate limiting is not on');
+  const sessionStatus = JSON.parse(await (await fetch(`${gw}${statusPath}`, { headers: auth })).text()).status;
   console.log(`session ${sessionId} (${sessionStatus}); response sizes: gateway ${sample.gateway.bytes} B, raw ${sample.raw.bytes} B`);
+  console.log(`gateway: AUTH_MODE=on (JWT HS256 per request), rate limits on (Redis); gateway-open: AUTH_MODE=off, RATE_LIMIT_ENABLED=false`);
   console.log(`load: ${connections} connections, ${warmupS} s warm-up + ${durationS} s measured, per server, loopback\n`);
 
   const results = {};
-  for (const [label, base] of [['gateway', gw], ['raw', rw]]) {
-    await load(`${base}${statusPath}`, { connections, durationS: warmupS, title: `${label} warm-up` });
-    results[label] = await load(`${base}${statusPath}`, { connections, durationS, title: label });
+  for (const [label, base, headers, child] of targets) {
+    await load(`${base}${statusPath}`, { connections, durationS: warmupS, title: `${label} warm-up`, headers });
+    // CPU the server process spent per request: unlike req/s, barely moved by other load on the machine.
+    const cpuBefore = child.cpuSeconds();
+    results[label] = await load(`${base}${statusPath}`, { connections, durationS, title: label, headers });
+    const cpuAfter = child.cpuSeconds();
+    results[label].server_cpu_us_per_request =
+      cpuBefore === null || cpuAfter === null || results[label].requests_total === 0 ? null : round(((cpuAfter - cpuBefore) * 1e6) / results[label].requests_total, 1);
   }
   // The session must still answer 200 after the run (nothing expired or moved under us).
-  const after = await fetch(`${gw}${statusPath}`);
+  const after = await fetch(`${gw}${statusPath}`, { headers: auth });
   await after.arrayBuffer();
 
-  const ratio = {
-    requests_per_s: round(results.gateway.requests_per_s / results.raw.requests_per_s, 3),
-    latency_mean: results.raw.latency_ms.mean > 0 ? round(results.gateway.latency_ms.mean / results.raw.latency_ms.mean, 3) : null,
-    latency_p50: results.raw.latency_ms.p50 > 0 ? round(results.gateway.latency_ms.p50 / results.raw.latency_ms.p50, 3) : null,
-    latency_p99: results.raw.latency_ms.p99 > 0 ? round(results.gateway.latency_ms.p99 / results.raw.latency_ms.p99, 3) : null,
-  };
-  console.log(`${'server'.padEnd(9)} ${'req/s'.padStart(8)}${'mean ms'.padStart(9)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}   (autocannon reports p50/p99 in whole ms)`);
-  console.log(line('gateway', results.gateway));
-  console.log(line('raw', results.raw));
+  const ratio = ratioOf(results.gateway, results.raw);
+  const ratioOpen = ratioOf(results['gateway-open'], results.raw);
+  console.log(`${'server'.padEnd(14)} ${'req/s'.padStart(8)}${'mean ms'.padStart(9)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}   (autocannon reports p50/p99 in whole ms)`);
+  for (const [label] of targets) console.log(`${line(label, results[label])}  cpu ${results[label].server_cpu_us_per_request ?? '?'} µs/req`);
   console.log(
-    `\ngateway/raw: throughput ×${ratio.requests_per_s} (the gateway serves ${Math.round(ratio.requests_per_s * 100)}% of the raw rate); latency mean ×${ratio.latency_mean}, p50 ×${ratio.latency_p50}, p99 ×${ratio.latency_p99}`,
+    `\ngateway (auth + rate limits)/raw: throughput ×${ratio.requests_per_s} (goal ≥ 0.6); latency mean ×${ratio.latency_mean}, p50 ×${ratio.latency_p50}, p99 ×${ratio.latency_p99} (goal ≤ 2)`,
   );
+  console.log(`gateway-open/raw: throughput ×${ratioOpen.requests_per_s}; p99 ×${ratioOpen.latency_p99}`);
+  const cpu = (l) => results[l].server_cpu_us_per_request;
+  if (cpu('gateway') && cpu('gateway-open') && cpu('raw')) {
+    console.log(`server CPU per request: gateway ${cpu('gateway')} µs, gateway-open ${cpu('gateway-open')} µs, raw ${cpu('raw')} µs (security costs ${round(cpu('gateway') - cpu('gateway-open'), 1)} µs)`);
+  }
 
   const failures = [];
   for (const [label, r] of Object.entries(results)) {
@@ -147,8 +191,10 @@ async function main() {
     params: { connections, duration_s: durationS, warmup_s: warmupS, redis_url: REDIS_URL.replace(/\/\/[^@]*@/, '//***@'), key_prefix: prefix },
     session: { id: sessionId, status: sessionStatus, response_bytes: { gateway: sample.gateway.bytes, raw: sample.raw.bytes } },
     gateway: results.gateway,
+    gateway_open: results['gateway-open'],
     raw: results.raw,
     ratio_gateway_over_raw: ratio,
+    ratio_gateway_open_over_raw: ratioOpen,
     ok: failures.length === 0,
     failures,
   });

@@ -44,6 +44,8 @@ export const AUTH_OFF_PRINCIPAL: Principal = makePrincipal({ sub: 'anonymous', t
  */
 export class Authenticator {
   private readonly jwt: JwtVerifier | null;
+  /** One principal per verified (cached) token: no per-request allocation on the hot path. */
+  private readonly principals = new WeakMap<object, Principal>();
 
   constructor(
     readonly settings: AuthSettings,
@@ -70,7 +72,12 @@ export class Authenticator {
     if (credential.source === 'x-api-key') return { ok: false, reason: 'malformed', message: 'X-Api-Key does not hold an API key' };
     try {
       const claims = await (this.jwt as JwtVerifier).verify(credential.value);
-      return { ok: true, principal: makePrincipal({ sub: claims.sub, tenant: claims.tenant, roles: claims.roles, via: 'jwt' }) };
+      let principal = this.principals.get(claims);
+      if (!principal) {
+        principal = makePrincipal({ sub: claims.sub, tenant: claims.tenant, roles: claims.roles, via: 'jwt' });
+        this.principals.set(claims, principal);
+      }
+      return { ok: true, principal };
     } catch (err) {
       if (err instanceof TokenError) return { ok: false, reason: err.reason, message: err.message };
       throw err;

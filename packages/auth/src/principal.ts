@@ -13,6 +13,8 @@ export interface Principal {
   permissions: ReadonlySet<Permission>;
   /** The tenants this principal reads and steers: its own, or every tenant for an admin. */
   scope: TenantScope;
+  /** The identity rate limits and audit entries are keyed by (see actorOf). */
+  actor: string;
 }
 
 export function makePrincipal(p: { sub: string; tenant: string; roles: Role[]; via: Principal['via']; keyId?: string }): Principal {
@@ -25,6 +27,7 @@ export function makePrincipal(p: { sub: string; tenant: string; roles: Role[]; v
     ...(p.keyId ? { keyId: p.keyId } : {}),
     permissions,
     scope: permissions.has('tenants:all') ? ALL_TENANTS : p.tenant,
+    actor: p.keyId ? `apikey:${p.keyId}` : p.sub,
   };
 }
 
@@ -34,5 +37,5 @@ export function can(principal: Principal, permission: Permission): boolean {
 
 /** The identity rate limits and audit entries are keyed by. */
 export function actorOf(principal: Principal): string {
-  return principal.keyId ? `apikey:${principal.keyId}` : principal.sub;
+  return principal.actor;
 }

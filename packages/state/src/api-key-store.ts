@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { Keys } from './keys';
-import { runScript } from './scripts';
+import { defineScripts, runScript } from './scripts';
 import { ALL_TENANTS, assertTenant, inScope, type TenantScope } from './tenant';
 
 /** What is stored about an API key. The key itself never is: only its SHA-256. */
@@ -63,7 +63,11 @@ export class ApiKeyStore {
   constructor(
     private readonly redis: Redis,
     private readonly keys: Keys,
-  ) {}
+  ) {
+    // Scripts are defined up front: with auto-pipelining, a command defined after the current
+    // tick's pipeline was made would be missing from it.
+    defineScripts(this.redis);
+  }
 
   async create(input: NewApiKey): Promise<ApiKeyRecord> {
     assertTenant(input.tenant);

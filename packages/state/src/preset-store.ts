@@ -1,7 +1,7 @@
 import { BUILTIN_PRESETS, type ConfigPresetResponse, type PresetConfig } from '@agent-forge/contracts';
 import type { Redis } from 'ioredis';
 import { Keys } from './keys';
-import { runScript } from './scripts';
+import { defineScripts, runScript } from './scripts';
 
 interface StoredPreset {
   config: PresetConfig;
@@ -18,7 +18,11 @@ export class PresetStore {
   constructor(
     private readonly redis: Redis,
     private readonly keys: Keys,
-  ) {}
+  ) {
+    // Scripts are defined up front: with auto-pipelining, a command defined after the current
+    // tick's pipeline was made would be missing from it.
+    defineScripts(this.redis);
+  }
 
   isBuiltin(name: string): boolean {
     return Object.hasOwn(BUILTIN_PRESETS, name);

@@ -13,7 +13,7 @@ import {
 import type { Redis } from 'ioredis';
 import { DEFAULT_STREAM_MAXLEN } from './events';
 import { Keys } from './keys';
-import { runScript } from './scripts';
+import { defineScripts, runScript } from './scripts';
 import { ALL_TENANTS, DEFAULT_TENANT, assertTenant, inScope, type TenantScope } from './tenant';
 import { toHistoryEntry, type DashboardSummary } from './views';
 
@@ -118,6 +118,9 @@ export class SessionStore {
     this.streamMaxLen = options.streamMaxLen ?? DEFAULT_STREAM_MAXLEN;
     this.retentionSeconds = options.retentionSeconds ?? DEFAULT_RETENTION_SECONDS;
     this.historyMax = options.historyMax ?? DEFAULT_HISTORY_MAX;
+    // Scripts are defined up front: with auto-pipelining, a command defined after the current
+    // tick's pipeline was made would be missing from it.
+    defineScripts(this.redis);
   }
 
   /** KEYS of every session script: session, events, then the 8 phase hashes in canonical order. */

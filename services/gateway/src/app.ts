@@ -1,6 +1,5 @@
 import type { Application, RequestHandler } from 'express';
 import express from 'express';
-import helmet from 'helmet';
 import { accessLog } from './access-log';
 import { jsonBody } from './body';
 import { createContext, type GatewayContext, type GatewayDeps } from './context';
@@ -15,6 +14,10 @@ import { systemHandlers } from './routes/system';
 import type { Handlers } from './routes/types';
 import { guard } from './security';
 import { httpMetrics } from './observability';
+import { helmetHeaders, staticHeaders } from './static-headers';
+
+/** helmet's defaults; only Swagger UI's assets need plain-HTTP deployments not to be upgraded. */
+export const HELMET_OPTIONS = { contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } };
 
 /** Express `trust proxy` from TRUST_PROXY: '' none, a hop count, or a list of addresses/CIDRs. */
 export function trustProxySetting(value: string): boolean | number | string[] {
@@ -47,12 +50,7 @@ export function createGatewayApp(deps: GatewayDeps): Application {
   if (!ctx.auth.enabled) deps.logger.warn('AUTH_MODE=off: every request is served as an admin of every tenant. Never run like this outside local development.');
 
   app.use(accessLog(deps.logger));
-  app.use(
-    helmet({
-      // Plain-HTTP deployments (dev, behind a TLS proxy) would break Swagger UI's assets if upgraded.
-      contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } },
-    }),
-  );
+  app.use(staticHeaders(helmetHeaders(HELMET_OPTIONS)));
   const cors = corsMiddleware(deps.config.CORS_ORIGINS);
   if (cors) app.use(cors);
   app.use(httpMetrics());

@@ -14,7 +14,9 @@ async function main(): Promise<void> {
   const logger = createLogger('gateway', config.LOG_LEVEL);
   initMetrics('gateway');
   const keys = new Keys(config.AF_KEY_PREFIX);
-  const redis = createRedis({ url: config.REDIS_URL, name: 'gateway', logger });
+  // Auto-pipelining: the commands of concurrent requests (rate-limit spends, snapshot scripts) go
+  // to Redis in one write per tick instead of one each.
+  const redis = createRedis({ url: config.REDIS_URL, name: 'gateway', logger, extra: { enableAutoPipelining: true } });
   // The queue connection fails fast too (a Queue never blocks), so an enqueue during an outage is a 503, not a hang.
   const queueRedis = createRedis({ url: config.REDIS_URL, name: 'gateway-queues', logger, maxRetriesPerRequest: 2 });
   const queues = new PhaseQueues(queueRedis, keys, { attempts: config.RETRY_ATTEMPTS, backoffMs: config.RETRY_BACKOFF_MS, retentionSeconds: config.JOB_RETENTION_SECONDS });

@@ -11,6 +11,8 @@ export interface RateState {
   remaining: number;
   resetSeconds: number;
   windowSeconds: number;
+  /** `RateLimit-Policy` value, e.g. `1200;w=60`. */
+  policy: string;
 }
 
 export class RateLimitedError extends HttpError {
@@ -28,7 +30,7 @@ export function rateHeaders(s: RateState): Record<string, string> {
     'RateLimit-Limit': String(s.limit),
     'RateLimit-Remaining': String(Math.max(0, s.remaining)),
     'RateLimit-Reset': String(s.resetSeconds),
-    'RateLimit-Policy': `${s.limit};w=${s.windowSeconds}`,
+    'RateLimit-Policy': s.policy,
   };
 }
 
@@ -57,11 +59,34 @@ export class RateLimits {
         points,
         duration: this.window,
         insuranceLimiter: new RateLimiterMemory({ points, duration: this.window }),
+        // Once a key is over budget, this replica refuses it from memory until the window ends
+        // (the Redis counter already said no): an over-budget client costs Redis nothing more.
+        inMemoryBlockOnConsumed: points + 1,
       });
     this.budgets = {
       read: { subject: make('read-subject', config.RATE_LIMIT_READ_PER_SUBJECT), ip: make('read-ip', config.RATE_LIMIT_READ_PER_IP) },
       write: { subject: make('write-subject', config.RATE_LIMIT_WRITE_PER_SUBJECT), ip: make('write-ip', config.RATE_LIMIT_WRITE_PER_IP) },
     };
+  }
+
+  /**
+   * Is the identity or the address already known (in this replica's memory) to be over budget?
+   * Synchronous, no Redis: a RateLimitedError to throw, or null.
+   */
+  blocked(budget: RateBudget, actor: string, ip: string): RateLimitedError | null {
+    const pair = this.budgets[budget];
+    for (const [limiter, key, who] of [
+      [pair.ip, ip, 'ip'],
+      [pair.subject, actor, 'subject'],
+    ] as const) {
+      // Public in rate-limiter-flexible (RateLimiterStoreAbstract), missing from its typings.
+      const ms = (limiter as unknown as { getInMemoryBlockMsBeforeExpire(rlKey: string): number }).getInMemoryBlockMsBeforeExpire(limiter.getKey(key));
+      if (ms > 0) {
+        const state: RateState = { limit: limiter.points, remaining: 0, resetSeconds: Math.ceil(ms / 1000), windowSeconds: this.window, policy: `${limiter.points};w=${this.window}` };
+        return new RateLimitedError(state, Math.max(1, Math.ceil(ms / 1000)), who);
+      }
+    }
+    return null;
   }
 
   /** Spend one unit of `budget` for the identity (if known) and the address; throws RateLimitedError when out. */
@@ -77,6 +102,7 @@ export class RateLimits {
     for (const r of results) if (r[0].remainingPoints < tightest[0].remainingPoints) tightest = r;
     const [res, limiter] = tightest;
     const state: RateState = {
+      policy: `${limiter.points};w=${this.window}`,
       limit: limiter.points,
       remaining: res.remainingPoints,
       resetSeconds: Math.max(0, Math.ceil(res.msBeforeNext / 1000)),

@@ -174,6 +174,25 @@ describe('rate limits', () => {
     expect(byIp.body.error).toMatch(/per client address/);
   });
 
+  it('answers a read that is over budget with 429, not with what the read found', async () => {
+    const env2 = { RATE_LIMIT_READ_PER_SUBJECT: '2', RATE_LIMIT_READ_PER_IP: '1000' };
+    const own = createTestGateway('gw-rl2', env2);
+    try {
+      const replica = own.makeReplica();
+      const first = await request(replica.app).get(`${P}/status/nope`).set('authorization', `Bearer ${own.token(['viewer'], 'rl-dave')}`);
+      expectError(first, 404, 'SESSION_NOT_FOUND');
+      expect(first.headers['ratelimit-remaining']).toBe('1');
+      await request(replica.app).get(`${P}/status/nope`).set('authorization', `Bearer ${own.token(['viewer'], 'rl-dave')}`).expect(404);
+      const third = await request(replica.app).get(`${P}/status/nope`).set('authorization', `Bearer ${own.token(['viewer'], 'rl-dave')}`);
+      expectError(third, 429, 'RATE_LIMITED');
+      expect(third.headers['retry-after']).toBeDefined();
+      // …and from memory afterwards, on this replica, without asking Redis again
+      expectError(await request(replica.app).get(`${P}/history`).set('authorization', `Bearer ${own.token(['viewer'], 'rl-dave')}`), 429, 'RATE_LIMITED');
+    } finally {
+      await own.close();
+    }
+  });
+
   it('keeps writes and reads in separate budgets', async () => {
     const carol = bearer(['operator'], 'rl-carol');
     for (let i = 0; i < 3; i++) await request(i % 2 ? a.app : b.app).post(`${P}/start`).set('authorization', carol).send({ phases: ['cognate'] }).expect(200);

@@ -1,10 +1,11 @@
 import { actorOf, can, credentialFrom, leastRoleFor, type Authenticator } from '@agent-forge/auth';
+import { errorBody } from '@agent-forge/contracts';
 import type { AuditOutcome } from '@agent-forge/state';
 import type { Request, RequestHandler, Response } from 'express';
 import type { Auditor } from './audit';
-import { HttpError } from './errors';
+import { HttpError, toHttpError } from './errors';
 import './http-types';
-import { rateHeaders, type RateLimits } from './rate-limit';
+import type { RateLimits, RateState } from './rate-limit';
 import type { RouteSpec } from './route-table';
 
 export interface GuardDeps {
@@ -31,6 +32,39 @@ function auditTarget(req: Request, res: Response): string {
   return typeof fromBody === 'string' ? fromBody.slice(0, 256) : `${req.method} ${req.path}`.slice(0, 256);
 }
 
+function setRateHeaders(res: Response, state: RateState): void {
+  res.setHeader('RateLimit-Limit', state.limit);
+  res.setHeader('RateLimit-Remaining', Math.max(0, state.remaining));
+  res.setHeader('RateLimit-Reset', state.resetSeconds);
+  res.setHeader('RateLimit-Policy', state.policy);
+}
+
+/**
+ * Hold the route's JSON answer (success or error: every answer of a read route is `res.json`)
+ * until the rate-limit verdict is in: within budget, it goes out with the RateLimit headers; over
+ * budget (or the limiter failed), the 429 (or the error) goes out instead of it.
+ */
+function answerAfter(res: Response, verdict: Promise<RateState>): void {
+  verdict.catch(() => undefined); // handled below, when the answer is ready
+  const json = res.json;
+  res.json = function held(body: unknown) {
+    res.json = json;
+    verdict.then(
+      (state) => {
+        setRateHeaders(res, state);
+        json.call(res, body);
+      },
+      (err: unknown) => {
+        const http = toHttpError(err) ?? new HttpError('INTERNAL_ERROR', 'internal server error');
+        for (const [name, value] of Object.entries(http.headers)) res.setHeader(name, value);
+        res.locals.errorCode = http.code;
+        json.call(res.status(http.status), errorBody(http.code, http.message, http.details));
+      },
+    );
+    return res;
+  };
+}
+
 function outcomeOf(status: number): AuditOutcome {
   if (status < 400) return 'success';
   return status === 401 || status === 403 ? 'denied' : 'failure';
@@ -43,41 +77,55 @@ function outcomeOf(status: number): AuditOutcome {
  */
 export function guard(spec: RouteSpec, deps: GuardDeps): RequestHandler {
   const permission = spec.access;
+  /** Side-effect-free reads may run while their rate budget is being spent. */
+  const overlap = spec.method === 'get' && spec.rate === 'read';
+  const writeAudit = (req: Request, res: Response, status: number, code?: string): void => {
+    if (!spec.audit && status !== 401 && status !== 403) return;
+    const principal = req.principal;
+    const errorCode = code ?? (typeof res.locals.errorCode === 'string' ? res.locals.errorCode : '');
+    deps.auditor.record({
+      actor: principal ? actorOf(principal) : '',
+      tenant: principal?.tenant ?? '',
+      action: status === 401 ? 'auth.failure' : spec.id,
+      target: auditTarget(req, res),
+      outcome: outcomeOf(status),
+      status,
+      request_id: req.id ?? '',
+      ip: req.ip ?? '',
+      reason: status === 401 ? (req.authFailure ?? errorCode) : errorCode,
+    });
+  };
   const handler: RequestHandler & { routeSpec?: RouteSpec } = async (req, res, next) => {
-    if (spec.audit || deps.auth.enabled) {
-      res.once('finish', () => {
-        const status = res.statusCode;
-        if (!spec.audit && status !== 401 && status !== 403) return;
-        const principal = req.principal;
-        const errorCode = typeof res.locals.errorCode === 'string' ? res.locals.errorCode : '';
-        deps.auditor.record({
-          actor: principal ? actorOf(principal) : '',
-          tenant: principal?.tenant ?? '',
-          action: status === 401 ? 'auth.failure' : spec.id,
-          target: auditTarget(req, res),
-          outcome: outcomeOf(status),
-          status,
-          request_id: req.id ?? '',
-          ip: req.ip ?? '',
-          reason: status === 401 ? (req.authFailure ?? errorCode) : errorCode,
-        });
-      });
-    }
+    // State-changing routes are audited once the answer is known; on read routes only refusals
+    // are, written right where they happen (no per-request listener on the hot read path).
+    if (spec.audit) res.once('finish', () => writeAudit(req, res, res.statusCode));
     const ip = req.ip ?? 'unknown';
     const result = await deps.auth.authenticate(credentialFrom(req.headers));
     if (!result.ok) {
       req.authFailure = result.reason;
+      if (!spec.audit) writeAudit(req, res, 401);
       // Failed attempts spend the caller's address budget: guessing keys gets a 429 soon.
       if (deps.limits && spec.rate) await deps.limits.consume(spec.rate, null, ip);
       throw new UnauthenticatedError(result.message);
     }
     const principal = result.principal;
     req.principal = principal;
+    const allowed = permission === 'authenticated' || permission === 'public' || can(principal, permission);
     if (deps.limits && spec.rate) {
-      const state = await deps.limits.consume(spec.rate, actorOf(principal), ip);
-      res.set(rateHeaders(state));
+      if (overlap && allowed) {
+        // A read: spend the budget while the handler reads (one Redis round trip on the critical
+        // path instead of two); its answer waits for the verdict. Known-over-budget callers are
+        // refused from memory before any read.
+        const blocked = deps.limits.blocked(spec.rate, principal.actor, ip);
+        if (blocked) throw blocked;
+        answerAfter(res, deps.limits.consume(spec.rate, principal.actor, ip));
+        next();
+        return;
+      }
+      setRateHeaders(res, await deps.limits.consume(spec.rate, principal.actor, ip));
     }
-    if (permission !== 'authenticated' && permission !== 'public' && !can(principal, permission)) {
+    if (!allowed) {
+      if (!spec.audit) writeAudit(req, res, 403, 'FORBIDDEN');
       throw new HttpError('FORBIDDEN', `this needs the ${permission} permission (role ${leastRoleFor(permission)} or above)`, { required_permission: permission });
     }
     next();

@@ -155,7 +155,8 @@ export class PhaseRunner {
       return await this.handleFailure(job, err, { timedOut, cancelled: controller.signal.aborted, started, agent, log });
     }
     await stopWatching();
-    // The agent is done before the phase is recorded done, so no reader sees a finished session with a busy agent.
+    // The executor is done: its agent stops before the phase is recorded complete, so a reader who
+    // sees the session completed never sees the agent still executing.
     await this.publishAgent(sessionId, { ...agent, state: 'stopped', current_task: null });
     const outcome = await store.completePhase(sessionId, phase, runGen, String(job.id), {
       customMetrics: result.metrics,

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { Authenticator, generateApiKey, mintToken, resolveAuthSettings } from '@agent-forge/auth';
 import { makeEnvelope } from '@agent-forge/contracts';
-import { ApiKeyStore, EventPublisher, SessionStore } from '@agent-forge/state';
+import { ApiKeyStore, AuditStore, EventPublisher, SessionStore } from '@agent-forge/state';
 import { WebSocket } from 'ws';
-import { createUpgradeAuthenticator } from './auth';
+import { createUpgradeAuthenticator, upgradeAuditor } from './auth';
 import { loadConfig } from './config';
 import { Harness, eventually, type Frame, type StartedServer } from './test-support';
 
@@ -24,6 +24,9 @@ h.authenticate = createUpgradeAuthenticator(
 );
 const token = (tenant: string, roles: string[] = ['viewer'], extra: { secret?: string; ttlSeconds?: number; audience?: string } = {}) =>
   mintToken({ secret: extra.secret ?? SECRET, sub: `${tenant}-user`, tenant, roles, audience: extra.audience ?? AUDIENCE, ...(extra.ttlSeconds !== undefined ? { ttlSeconds: extra.ttlSeconds } : {}) });
+
+const audit = new AuditStore(redis, keys, { retentionMs: 86_400_000, maxEntries: 10_000 });
+h.onAuthFailure = upgradeAuditor(audit, h.logger).onAuthFailure;
 
 let server: StartedServer;
 const sessions: Record<string, string> = {};
@@ -85,6 +88,17 @@ describe('authentication on upgrade', () => {
     await apiKeys.revoke(key.keyId, 'acme');
     expect((await closeOf(`/ws/pipeline?token=${key.key}`)).code).toBe(4401);
     await h.closeClients();
+  });
+});
+
+describe('audit', () => {
+  it('writes every refused upgrade to the audit log, with the identity when it is known', async () => {
+    await closeOf('/ws/tasks?token=garbage');
+    await closeOf(`/ws/tasks?session_id=${sessions.acme}&token=${token('globex')}`);
+    await eventually(async () => (await audit.query({ limit: 100 })).entries.some((e) => e.action === 'ws.subscribe' && e.target === sessions.acme), 3_000, 'audit entries');
+    const { entries } = await audit.query({ limit: 100 });
+    expect(entries.find((e) => e.action === 'auth.failure' && e.reason === 'malformed')).toMatchObject({ status: 4401, outcome: 'denied', actor: '', target: 'websocket' });
+    expect(entries.find((e) => e.action === 'ws.subscribe' && e.target === sessions.acme)).toMatchObject({ status: 4403, actor: 'globex-user', tenant: 'globex', reason: 'other_tenant' });
   });
 });
 

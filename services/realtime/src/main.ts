@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Authenticator, resolveAuthSettings } from '@agent-forge/auth';
 import { closeRedis, createLogger, createRedis, initMetrics, installShutdown } from '@agent-forge/runtime';
 import { ApiKeyStore, AuditStore, Keys, SessionStore } from '@agent-forge/state';
-import { authOff, createUpgradeAuthenticator } from './auth';
+import { authOff, createUpgradeAuthenticator, upgradeAuditor } from './auth';
 import { loadConfig } from './config';
 import { registerRealtimeGauges } from './metrics';
 import { createRealtimeServer } from './server';
@@ -22,7 +22,6 @@ async function main(): Promise<void> {
   const auth = new Authenticator(resolveAuthSettings(config), new ApiKeyStore(redis, keys));
   if (!auth.enabled) logger.warn('AUTH_MODE=off: every WebSocket sees every tenant. Never run like this outside local development.');
   const audit = new AuditStore(redis, keys, { retentionMs: config.AUDIT_RETENTION_DAYS * 86_400_000, maxEntries: config.AUDIT_MAX_ENTRIES });
-  let auditFailures = 0;
 
   const realtime = createRealtimeServer({
     redis,
@@ -33,24 +32,7 @@ async function main(): Promise<void> {
     dashboardSource: sessions,
     authenticate: auth.enabled ? createUpgradeAuthenticator(auth, (id) => sessions.tenantOf(id)) : authOff,
     tls: config.TLS_CERT && config.TLS_KEY ? { cert: readFileSync(config.TLS_CERT), key: readFileSync(config.TLS_KEY) } : null,
-    onAuthFailure: (f) => {
-      audit
-        .append({
-          actor: f.actor,
-          tenant: f.tenant,
-          action: f.code === 4401 ? 'auth.failure' : 'ws.subscribe',
-          target: f.sessionId ?? 'websocket',
-          outcome: 'denied',
-          status: f.code,
-          request_id: '',
-          ip: f.ip,
-          reason: f.reason,
-        })
-        .catch((err: unknown) => {
-          auditFailures++;
-          logger.error({ err: (err as Error).message, audit_write_failures: auditFailures }, 'audit write failed');
-        });
-    },
+    onAuthFailure: upgradeAuditor(audit, logger).onAuthFailure,
   });
 
   registerRealtimeGauges(realtime);

@@ -18,7 +18,7 @@ import { errorFrame, SessionSync } from './session-sync';
 import { parseStreamId } from './stream-id';
 import { Ticker } from './ticker';
 import { parseUpgradeTarget, rejectUpgrade, type UpgradeTarget } from './upgrade';
-import type { UpgradeAuthenticator } from './auth';
+import type { UpgradeAuthenticator, UpgradeFailure } from './auth';
 
 export type AcceptedTarget = Extract<UpgradeTarget, { ok: true }>;
 export type { UpgradeAuthenticator } from './auth';
@@ -41,7 +41,7 @@ export interface RealtimeServerDeps {
   /** Serve HTTPS/WSS with this certificate and key (PEM); plain HTTP otherwise. */
   tls?: { cert: Buffer; key: Buffer } | null;
   /** Called for every refused upgrade (the audit log). */
-  onAuthFailure?: (failure: { code: number; reason: string; ip: string; sessionId: string | null; actor: string; tenant: string }) => void;
+  onAuthFailure?: (failure: UpgradeFailure) => void;
 }
 
 export interface RealtimeServer {
@@ -126,7 +126,14 @@ export function createRealtimeServer(deps: RealtimeServerDeps): RealtimeServer {
     const verdict = await deps.authenticate(req, target);
     if (socket.destroyed) return;
     if (!verdict.ok) {
-      deps.onAuthFailure?.({ code: verdict.code, reason: verdict.reason, ip, sessionId: target.sessionId, actor: '', tenant: '' });
+      deps.onAuthFailure?.({
+        code: verdict.code,
+        reason: verdict.reason,
+        ip,
+        sessionId: target.sessionId,
+        actor: verdict.principal?.actor ?? '',
+        tenant: verdict.principal?.tenant ?? '',
+      });
       logger.info({ code: verdict.code, reason: verdict.reason, ip, channel: target.channel }, 'websocket refused');
       wss.handleUpgrade(req, socket, head, (ws) => {
         ws.on('error', () => undefined);

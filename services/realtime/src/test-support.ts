@@ -4,7 +4,7 @@ import { closeRedis, createLogger, createRedis, type Redis } from '@agent-forge/
 import { createTestRedis, type TestRedis } from '@agent-forge/state';
 import { WebSocket, type ClientOptions } from 'ws';
 import { loadConfig, type RealtimeServerConfig } from './config';
-import { authOff, type UpgradeAuthenticator } from './auth';
+import { authOff, type UpgradeAuthenticator, type UpgradeFailure } from './auth';
 import { createRealtimeServer, type RealtimeServer } from './server';
 
 /**
@@ -113,6 +113,8 @@ export class Harness {
    * delivery, resume, backpressure); the auth suites set a real one.
    */
   authenticate: UpgradeAuthenticator = authOff;
+  /** Where servers started from now on report refused upgrades (the audit log in production). */
+  onAuthFailure: ((failure: UpgradeFailure) => void) | undefined = undefined;
   private readonly servers: RealtimeServer[] = [];
   private readonly connections: Redis[] = [];
   private readonly clients: TestClient[] = [];
@@ -136,6 +138,7 @@ export class Harness {
       logger: this.logger,
       config: { ...this.config, ...overrides },
       authenticate: this.authenticate,
+      ...(this.onAuthFailure ? { onAuthFailure: this.onAuthFailure } : {}),
     });
     this.servers.push(realtime);
     const address: AddressInfo = await realtime.listen(0, '127.0.0.1');

@@ -89,7 +89,7 @@ export async function runDemo(opts: DemoOptions): Promise<boolean> {
   // Browsers cannot set headers on a WebSocket, so the token travels as ?token= (as here).
   const wsUrl = `${entryUrl.replace(/^http/, 'ws')}/ws/pipeline?session_id=${sessionId}${opts.token ? `&token=${encodeURIComponent(opts.token)}` : ''}`;
   t.line(`  POST ${entryUrl}/api/v1/pipeline/start → session ${t.cyan(sessionId)}`);
-  t.line(`  watching ${wsUrl}`);
+  t.line(`  watching ${wsUrl.replace(/([?&]token=)[^&]*/, "$1…")}`);
 
   const phases = new Map<string, PhaseView>(DEMO_PHASES.map((p) => [p, { progress: 0, state: 'pending', duration: null, milestone: 0 }]));
   let total = 0;
@@ -246,11 +246,11 @@ export async function runDemo(opts: DemoOptions): Promise<boolean> {
     t.line(t.red(`  GET ${statusUrl} answered ${final.status}: ${JSON.stringify(final.body)}`));
     return false;
   }
-  printSummary(t, final.body as Record<string, unknown>, events, statusUrl);
+  printSummary(t, final.body as Record<string, unknown>, events, statusUrl, Boolean(opts.token));
   return str((final.body as Record<string, unknown>).status) === 'completed';
 }
 
-function printSummary(t: Terminal, body: Record<string, unknown>, events: number, statusUrl: string): void {
+function printSummary(t: Terminal, body: Record<string, unknown>, events: number, statusUrl: string, withToken = false): void {
   const status = str(body.status) ?? '?';
   const paint = status === 'completed' ? t.green.bind(t) : t.red.bind(t);
   const elapsed = num(body.elapsed_seconds);
@@ -271,5 +271,5 @@ function printSummary(t: Terminal, body: Record<string, unknown>, events: number
   }
   const completed = Array.isArray(body.phases_completed) ? body.phases_completed.join(', ') : '';
   t.line(`    phases completed: ${completed || 'none'} · ${events} events received live over the WebSocket`);
-  t.line(t.dim(`    again: curl -s ${statusUrl}`));
+  t.line(t.dim(`    again: curl -s${withToken ? ' -H "Authorization: Bearer $(cat .agent-forge/dev-token)"' : ''} ${statusUrl}`));
 }
