@@ -7,3 +7,4 @@ export * from './events';
 export * from './transitions';
 export * from './presets';
 export * from './openapi';
+export * from './openapi-examples';
