@@ -57,18 +57,21 @@ export function headlineMetrics(custom: Record<string, unknown>, max = 4): [stri
   return out;
 }
 
-/** Numeric series in a phase's custom metrics (e.g. `loss_curve`, `fitness_scores`): arrays of ≥ 2 numbers. */
+/** Numeric series in a phase's custom metrics (e.g. `loss_curve`, `fitness_scores`): arrays of ≥ 2 numbers that are not all equal. */
 export function numericSeries(custom: Record<string, unknown>): { name: string; values: number[] }[] {
   const out: { name: string; values: number[] }[] = [];
   for (const [name, v] of Object.entries(custom)) {
     if (!Array.isArray(v) || v.length < 2) continue;
-    if (v.every((x) => typeof x === 'number' && Number.isFinite(x))) out.push({ name, values: v as number[] });
+    if (v.every((x) => typeof x === 'number' && Number.isFinite(x))) {
+      if (new Set(v).size > 1) out.push({ name, values: v as number[] });
+    }
     // [{step, loss}] style series: take the first numeric field other than a step/index.
     else if (v.every((x) => typeof x === 'object' && x !== null)) {
       const first = v[0] as Record<string, unknown>;
       const key = Object.keys(first).find((k) => !/^(step|steps|index|i|generation|iteration|epoch)$/.test(k) && typeof first[k] === 'number');
       if (key && v.every((x) => typeof (x as Record<string, unknown>)[key] === 'number')) {
-        out.push({ name: `${name}.${key}`, values: v.map((x) => (x as Record<string, number>)[key] as number) });
+        const values = v.map((x) => (x as Record<string, number>)[key] as number);
+        if (new Set(values).size > 1) out.push({ name: `${name}.${key}`, values });
       }
     }
   }

@@ -1,4 +1,4 @@
-import type { AgentStatus, PhaseStatus, PipelinePhase, PipelineStatus, StatusResponse } from '@agent-forge/contracts';
+import type { AgentStatus, ControlAction, PhaseStatus, PipelinePhase, PipelineStatus, StatusResponse } from '@agent-forge/contracts';
 import type { LiveEvent } from './live';
 
 export const TERMINAL_STATUSES = ['completed', 'failed', 'cancelled'] as const satisfies readonly PipelineStatus[];
@@ -21,6 +21,8 @@ export interface MetricsSample {
   /** ms since epoch (the event's timestamp) */
   t: number;
   phase: PipelinePhase | null;
+  /** `worker`: measured by the worker running the phase (its process); `host`: realtime's periodic host figures. */
+  source: 'worker' | 'host';
   cpu_percent: number | null;
   memory_mb: number | null;
 }
@@ -197,7 +199,8 @@ export class SessionTracker {
       case 'metrics': {
         const m = e.data.metrics;
         const t = Date.parse(e.timestamp);
-        v.samples.push({ t: Number.isFinite(t) ? t : this.now(), phase: e.data.phase, cpu_percent: num(m.cpu_percent), memory_mb: num(m.memory_mb) });
+        const source = e.event_id || typeof m.worker_id === 'string' ? 'worker' : 'host';
+        v.samples.push({ t: Number.isFinite(t) ? t : this.now(), phase: e.data.phase, source, cpu_percent: num(m.cpu_percent), memory_mb: num(m.memory_mb) });
         const max = this.opts.maxSamples ?? 600;
         if (v.samples.length > max) v.samples.splice(0, v.samples.length - max);
         break;
@@ -240,3 +243,22 @@ export class SessionTracker {
     this.view.updated_at = this.now();
   }
 }
+
+/**
+ * Which control actions a session's status allows (the contract's transition table: a unit test
+ * checks this against CONTROL_TRANSITIONS, which the browser entry cannot import without zod).
+ */
+const CONTROL_FROM = {
+  pause: ['initializing', 'running'],
+  resume: ['paused'],
+  stop: ['idle', 'initializing', 'running', 'paused'],
+  cancel: ['idle', 'initializing', 'running', 'paused'],
+} as const satisfies Record<ControlAction, readonly PipelineStatus[]>;
+
+export function allowedActions(status: PipelineStatus | null | undefined): ControlAction[] {
+  if (!status) return [];
+  return (Object.keys(CONTROL_FROM) as ControlAction[]).filter((a) => (CONTROL_FROM[a] as readonly string[]).includes(status));
+}
+
+/** The canonical phase order (checked against the contract's PIPELINE_PHASES by a unit test). */
+export const PHASE_ORDER = ORDER;

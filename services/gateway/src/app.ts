@@ -9,6 +9,7 @@ import { ValidationError, errorHandler, notFoundHandler } from './errors';
 import { QUEUE_DASHBOARD_PATH, httpMetrics, metricsHandler, queueDashboard } from './observability';
 import { genReqId } from './request-id';
 import { checkpointRoutes } from './routes/checkpoints';
+import { dashboardRoutes } from './routes/dashboard';
 import { pipelineRoutes } from './routes/pipeline';
 import { presetRoutes } from './routes/presets';
 import { systemRoutes } from './routes/system';
@@ -72,6 +73,7 @@ export function createGatewayApp(deps: GatewayDeps): Application {
 
   app.use(API_PREFIX, jsonBodyOnly, pipelineRoutes(ctx), checkpointRoutes(ctx), presetRoutes(ctx));
   app.use(systemRoutes(ctx));
+  app.use(dashboardRoutes());
 
   app.use(notFoundHandler);
   app.use(errorHandler(deps.logger));
