@@ -185,7 +185,9 @@ export function sessionView(root: HTMLElement, sessionId: string): View {
       const workerMem = of('worker', 'memory_mb');
       fill(
         charts,
-        lineChart('CPU', [{ label: 'phase (worker process)', ...of('worker', 'cpu_percent') }, { label: 'host', ...of('host', 'cpu_percent') }].filter((s) => s.values.length > 0), { unit: '%', xLabel: seconds, testid: 'chart-cpu' }),
+        workerMem.values.length > 0
+          ? lineChart('CPU · worker process', [{ label: '%', ...of('worker', 'cpu_percent') }], { unit: '%', xLabel: seconds, testid: 'chart-cpu' })
+          : lineChart('CPU · host', [{ label: '%', ...of('host', 'cpu_percent') }], { unit: '%', xLabel: seconds, testid: 'chart-cpu' }),
         workerMem.values.length > 0
           ? lineChart('Memory · worker process', [{ label: 'MB', ...workerMem }], { unit: ' MB', xLabel: seconds, testid: 'chart-memory' })
           : lineChart('Memory · host used', [{ label: 'MB', ...of('host', 'memory_mb') }], { unit: ' MB', xLabel: seconds, testid: 'chart-memory' }),

@@ -235,7 +235,8 @@ export class SessionTracker {
       return;
     }
     const done = v.total_progress_percent;
-    if (done >= 1 && done < 100 && v.elapsed_seconds > 0) v.eta_seconds = (v.elapsed_seconds / done) * (100 - done);
+    if (done >= 100) v.eta_seconds = 0;
+    else if (done >= 1 && v.elapsed_seconds > 0) v.eta_seconds = (v.elapsed_seconds / done) * (100 - done);
   }
 
   private touch(): void {
