@@ -1,4 +1,4 @@
-import { PIPELINE_PHASES, PipelineStatus, PresetConfig, StartPipelineRequest, SwarmTopology, type PipelinePhase } from '@agent-forge/contracts';
+import type { PipelinePhase, PipelineStatus, SwarmTopology } from '@agent-forge/contracts';
 import {
   AgentForgeError,
   ApiError,
@@ -6,6 +6,7 @@ import {
   ConfigFileError,
   FollowTimeoutError,
   ValidationError,
+  PHASE_ORDER,
   createNodeClient,
   formatDuration,
   isTerminal,
@@ -19,6 +20,15 @@ import {
 } from '@agent-forge/sdk/node';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { Terminal, liveLines, summaryLines, table, type Io } from './term';
+
+const PIPELINE_PHASES = PHASE_ORDER;
+const TOPOLOGIES = ['hierarchical', 'mesh', 'star', 'ring'] as const satisfies readonly SwarmTopology[];
+const STATUSES = ['idle', 'initializing', 'running', 'paused', 'completed', 'failed', 'cancelled'] as const satisfies readonly PipelineStatus[];
+
+/** The request schemas (zod) load only for the commands that check input locally: startup stays fast. */
+async function schemas(): Promise<typeof import('@agent-forge/contracts')> {
+  return import('@agent-forge/contracts');
+}
 
 /** What the exit code means (also in `agent-forge --help`). */
 export const EXIT = { OK: 0, FAILED: 1, USAGE: 2, CANCELLED: 3 } as const;
@@ -160,7 +170,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .option('-p, --preset <name>', 'a preset (agent-forge presets) instead of phases')
     .option('-c, --config <file>', 'JSON/YAML file: a start request, or the pipeline config (`config.<phase>` sections)')
     .option('--max-agents <n>', 'agents at most (1..100)', intArg(1, 100))
-    .addOption(new Option('--topology <topology>', 'swarm topology').choices(SwarmTopology.options))
+    .addOption(new Option('--topology <topology>', 'swarm topology').choices(TOPOLOGIES))
     .option('--executor <name>', 'executor of every phase (forge, dry-run, …)')
     .option('-f, --follow', 'follow the run live until it ends (exit code = its outcome)')
     .option('--timeout <seconds>', 'with --follow: stop following after this long', intArg(1, 7 * 86_400))
@@ -174,7 +184,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
       if (o.topology) req = { ...req, swarm_topology: o.topology as StartPipelineInput['swarm_topology'] };
       if (o.executor) req = { ...req, config: { ...(req.config ?? {}), executor: o.executor } };
       if (!req.phases && !req.preset) throw new UsageError('give phases (e.g. `agent-forge start cognate evomerge`) or --preset <name> (see `agent-forge presets`)');
-      const checked = StartPipelineRequest.safeParse(req);
+      const checked = (await schemas()).StartPipelineRequest.safeParse(req);
       if (!checked.success) throw new UsageError(`invalid start request: ${zodMessages(checked.error)}`);
       const c = client(opts);
       const started = await c.start(req);
@@ -331,7 +341,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .action(async (name: string, o: { config: string }, cmd: Command) => {
       const opts = g(cmd);
       const raw = readStructuredFile(o.config);
-      const parsed = PresetConfig.safeParse(raw);
+      const parsed = (await schemas()).PresetConfig.safeParse(raw);
       if (!parsed.success) throw new UsageError(`invalid preset config in ${o.config}: ${zodMessages(parsed.error)}`);
       const saved = await client(opts).savePreset(name, parsed.data);
       if (opts.json) json(saved);
@@ -342,7 +352,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .command('history')
     .description('sessions, newest first')
     .option('-l, --limit <n>', 'how many (1..100)', intArg(1, 100), 10)
-    .addOption(new Option('-s, --status <status>', 'only this status').choices(PipelineStatus.options))
+    .addOption(new Option('-s, --status <status>', 'only this status').choices(STATUSES))
     .action(async (o: { limit: number; status?: PipelineStatus }, cmd: Command) => {
       const opts = g(cmd);
       const list = await client(opts).history({ limit: o.limit, ...(o.status ? { status: o.status } : {}) });
