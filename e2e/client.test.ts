@@ -27,7 +27,6 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { z } from 'zod';
 import { freePort, waitFor } from './support/stack';
 import { dryRun, startUxStack, type UxStack } from './support/ux-stack';
 
@@ -47,10 +46,11 @@ beforeAll(async () => {
 }, 40_000);
 afterAll(() => ux?.close());
 
-const expectShape = <S extends z.ZodType>(schema: S, value: unknown): z.infer<S> => {
+type Schema<T> = { safeParse(v: unknown): { success: true; data: T } | { success: false; error: { issues: unknown[] } } };
+const expectShape = <T>(schema: Schema<T>, value: unknown): T => {
   const r = schema.safeParse(value);
-  expect(r.success ? [] : r.error.issues).toEqual([]);
-  return r.data as z.infer<S>;
+  if (!r.success) expect(r.error.issues).toEqual([]);
+  return (r as { data: T }).data;
 };
 
 describe('REST: every endpoint through the SDK', () => {
@@ -65,7 +65,7 @@ describe('REST: every endpoint through the SDK', () => {
     await expect(client.pause(id)).rejects.toBeInstanceOf(InvalidStateTransitionError);
     const cp = expectShape(CheckpointResponse, await client.saveCheckpoint({ session_id: id, checkpoint_name: 'sdk-test' }));
     expect(cp.checkpoint_name).toBe('sdk-test');
-    expect(z.array(CheckpointResponse).parse(await client.checkpoints(id)).map((c) => c.checkpoint_id)).toContain(cp.checkpoint_id);
+    expect(expectShape(CheckpointResponse.array(), await client.checkpoints(id)).map((c) => c.checkpoint_id)).toContain(cp.checkpoint_id);
     expect(expectShape(ControlResponse, await client.resume(id)).pipeline_status).toBe('running');
     expectShape(QualityGateResponse, await client.qualityGates(id, { phase: 'cognate' }));
     expect(expectShape(ControlResponse, await client.cancel(id, { force: true })).pipeline_status).toBe('cancelled');
@@ -75,7 +75,7 @@ describe('REST: every endpoint through the SDK', () => {
     expect(loaded.session_id).toBe(id);
     await client.cancel(id);
 
-    const history = z.array(ExecutionHistory).parse(await client.history({ limit: 5, status: 'cancelled' }));
+    const history = expectShape(ExecutionHistory.array(), await client.history({ limit: 5, status: 'cancelled' }));
     expect(history.map((h) => h.session_id)).toContain(id);
     expect(await client.presets()).toEqual(expect.arrayContaining(['quick_test', 'full_pipeline', 'compression_only']));
     expect(expectShape(ConfigPresetResponse, await client.preset('quick_test')).builtin).toBe(true);
@@ -218,13 +218,13 @@ describe('agent-forge CLI', () => {
       cli(['start', '--preset', 'quick_test', '--executor', 'dry-run', '--json']),
     ]);
     expect(expectShape(StatusResponse, jsonOf(status)).session_id).toBe(id);
-    expect(z.array(ExecutionHistory).parse(jsonOf(history)).map((h) => h.session_id)).toContain(id);
-    expect(z.array(ConfigPresetResponse).parse(jsonOf(presets)).map((p) => p.preset_name)).toContain('quick_test');
+    expect(expectShape(ExecutionHistory.array(), jsonOf(history)).map((h) => h.session_id)).toContain(id);
+    expect(expectShape(ConfigPresetResponse.array(), jsonOf(presets)).map((p) => p.preset_name)).toContain('quick_test');
     expect(expectShape(QualityGateResponse, jsonOf(gates)).phase).toBe('cognate');
     expect(expectShape(StartPipelineResponse, jsonOf(started)).status).toBe('started');
     const cp = expectShape(CheckpointResponse, jsonOf(cpRun));
     const [list, load] = await Promise.all([cli(['checkpoint', 'list', id, '--json']), cli(['checkpoint', 'load', cp.checkpoint_id, '--json'])]);
-    expect(z.array(CheckpointResponse).parse(jsonOf(list)).map((c) => c.checkpoint_id)).toContain(cp.checkpoint_id);
+    expect(expectShape(CheckpointResponse.array(), jsonOf(list)).map((c) => c.checkpoint_id)).toContain(cp.checkpoint_id);
     expectShape(CheckpointLoadResponse, jsonOf(load));
   }, 40_000);
 
