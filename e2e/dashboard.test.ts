@@ -139,7 +139,10 @@ describeBrowser(`dashboard in Chromium (${CHROMIUM})`, () => {
     const artifact = path.join(ROOT, '.agent-forge', 'test-artifacts', 'dashboard.png');
     mkdirSync(path.dirname(artifact), { recursive: true });
     await page.screenshot({ path: artifact, fullPage: true });
-    if (process.env.DASHBOARD_SCREENSHOT) await page.screenshot({ path: path.resolve(ROOT, process.env.DASHBOARD_SCREENSHOT), fullPage: false });
+    if (process.env.DASHBOARD_SCREENSHOT) {
+      await page.locator('header.top').scrollIntoViewIfNeeded();
+      await page.screenshot({ path: path.resolve(ROOT, process.env.DASHBOARD_SCREENSHOT), clip: { x: 0, y: 0, width: 1280, height: 1180 }, fullPage: true });
+    }
 
     // Back to the list: the session is there, completed, at 100 %.
     await page.getByRole('link', { name: '← Sessions' }).click();

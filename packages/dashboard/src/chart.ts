@@ -11,13 +11,13 @@ const W = 320;
 const H = 140;
 const PAD = { l: 44, r: 10, t: 10, b: 22 };
 
-function fmt(v: number): string {
+function fmt(v: number, range = Math.abs(v)): string {
   const a = Math.abs(v);
   if (a === 0) return '0';
-  if (a >= 1000) return `${(v / 1000).toFixed(1)}k`;
-  if (a >= 10) return v.toFixed(0);
-  if (a >= 1) return v.toFixed(2);
-  return v.toPrecision(2);
+  if (a >= 10_000 && range >= 1000) return `${(v / 1000).toFixed(1)}k`;
+  // Enough decimals to tell the ticks apart (a range of 0.002 needs 4), at most 6.
+  const decimals = Math.min(6, Math.max(0, Math.ceil(-Math.log10(Math.max(range, 1e-9))) + 1, a < 1 ? 2 : 0));
+  return a >= 100 && range >= 10 ? v.toFixed(0) : v.toFixed(decimals);
 }
 
 /**
@@ -28,7 +28,8 @@ export function lineChart(title: string, series: Series[], opts: { unit?: string
   const all = series.flatMap((s) => s.values).filter((v) => Number.isFinite(v));
   const box = h('figure', { class: 'chart', 'data-testid': opts.testid });
   const last = series[0]?.values[series[0].values.length - 1];
-  box.appendChild(h('figcaption', {}, title, last !== undefined ? h('span', { class: 'chart-last' }, `${fmt(last)}${opts.unit ?? ''}`) : null));
+  const span = all.length > 1 ? Math.max(...all) - Math.min(...all) : Math.abs(last ?? 0);
+  box.appendChild(h('figcaption', {}, title, last !== undefined ? h('span', { class: 'chart-last' }, `${fmt(last, span)}${opts.unit ?? ''}`) : null));
   if (all.length < 2) {
     box.appendChild(h('div', { class: 'chart-empty' }, 'waiting for data…'));
     return box;
@@ -49,7 +50,7 @@ export function lineChart(title: string, series: Series[], opts: { unit?: string
   root.appendChild(svg('line', { x1: PAD.l, y1: PAD.t, x2: PAD.l, y2: H - PAD.b, class: 'axis' }));
   for (const v of [min, (min + max) / 2, max]) {
     root.appendChild(svg('line', { x1: PAD.l, y1: y(v), x2: W - PAD.r, y2: y(v), class: 'grid' }));
-    root.appendChild(svg('text', { x: PAD.l - 4, y: y(v) + 3, class: 'tick', 'text-anchor': 'end' }, fmt(v)));
+    root.appendChild(svg('text', { x: PAD.l - 4, y: y(v) + 3, class: 'tick', 'text-anchor': 'end' }, fmt(v, max - min)));
   }
   const xl = opts.xLabel ?? ((v: number) => String(Math.round(v)));
   root.appendChild(svg('text', { x: PAD.l, y: H - 6, class: 'tick', 'text-anchor': 'start' }, xl(xmin)));

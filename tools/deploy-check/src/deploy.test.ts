@@ -121,7 +121,7 @@ describe('k8s manifests', () => {
           }
         }
       }
-      expect(ingressPaths).toEqual({ '/api': 'gateway', '/docs': 'gateway', '/openapi.json': 'gateway', '/ws': 'realtime' });
+      expect(ingressPaths).toEqual({ '/api': 'gateway', '/docs': 'gateway', '/openapi.json': 'gateway', '/dashboard': 'gateway', '/ws': 'realtime' });
       // WebSocket timeouts: far above the 25 s heartbeat of the realtime server.
       const ws = byName('Ingress', 'agent-forge-ws')!;
       expect(Number(ws.metadata.annotations['nginx.ingress.kubernetes.io/proxy-read-timeout'])).toBeGreaterThanOrEqual(3600);
