@@ -42,7 +42,7 @@ let client: AgentForgeClient;
 
 beforeAll(async () => {
   ux = await startUxStack('e2e-sdk');
-  client = createNodeClient({ baseUrl: ux.entryUrl });
+  client = createNodeClient({ baseUrl: ux.entryUrl, token: ux.token });
 }, 40_000);
 afterAll(() => ux?.close());
 
@@ -181,7 +181,7 @@ function cli(args: string[], env: Record<string, string> = {}): Promise<CliResul
       process.execPath,
       [BIN, ...args],
       // cwd: a temp dir, so no .agent-forge/ of the repo is picked up
-      { cwd: tmp, timeout: 40_000, env: { PATH: process.env.PATH ?? '', HOME: tmp, AGENT_FORGE_URL: ux.entryUrl, NO_COLOR: '1', ...env } },
+      { cwd: tmp, timeout: 40_000, env: { PATH: process.env.PATH ?? '', HOME: tmp, AGENT_FORGE_URL: ux.entryUrl, NO_COLOR: '1', ...(ux.token ? { AGENT_FORGE_TOKEN: ux.token } : {}), ...env } },
       (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
     );
   });

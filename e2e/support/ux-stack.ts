@@ -10,6 +10,11 @@ import { Stack } from './stack';
 export interface UxStack {
   stack: Stack;
   entryUrl: string;
+  /**
+   * An admin token when the stack runs with authentication (the Stack then mints one), else null:
+   * the clients under test send it as a real user would.
+   */
+  token: string | null;
   close(): Promise<void>;
 }
 
@@ -25,9 +30,11 @@ export async function startUxStack(label: string, env: Record<string, string> = 
     entry = createEntryServer({ gateway: gateway.url, realtime: realtime.url });
     const address: AddressInfo = await listen(entry.server, '127.0.0.1', 0);
     const server = entry;
+    const mint = (stack as unknown as { token?: () => string }).token;
     return {
       stack,
       entryUrl: `http://127.0.0.1:${address.port}`,
+      token: typeof mint === 'function' ? mint.call(stack) : null,
       async close() {
         await server.close();
         await stack.stopAll();

@@ -1,6 +1,6 @@
 import type { StatusResponse, WsChannel } from '@agent-forge/contracts';
 import type { AgentForgeClient } from './client';
-import { AgentForgeError, NotFoundError } from './errors';
+import { AgentForgeError, ForbiddenError, NotFoundError, UnauthenticatedError } from './errors';
 import type { LiveConnection, LiveState } from './live';
 import { SessionTracker, type SessionView } from './tracker';
 
@@ -84,7 +84,8 @@ export async function followSession(client: AgentForgeClient, sessionId: string,
       update();
       check();
     } catch (err) {
-      if (err instanceof NotFoundError) settle({ kind: 'error', error: err });
+      // A session that is gone, or a credential that is not accepted, will not get better by waiting.
+      if (err instanceof NotFoundError || err instanceof UnauthenticatedError || err instanceof ForbiddenError) settle({ kind: 'error', error: err });
       // transient failures: the next poll (or the socket) will do
     }
   };

@@ -323,7 +323,7 @@ describe('the image layout (pnpm deploy --prod, as the Dockerfile runs it)', () 
   const dir = mkdtempSync(path.join(os.tmpdir(), 'af-deploy-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('gateway: no dev dependencies, and `node dist/main.js` serves /health/live and /metrics from it', async () => {
+  it('gateway: no dev dependencies, and `node dist/main.js` serves /health/live, /metrics and the dashboard from it', async () => {
     const pnpm = process.env.npm_execpath?.includes('pnpm') ? process.env.npm_execpath : 'pnpm';
     await run(pnpm!, ['deploy', '--filter', '@agent-forge/gateway', '--prod', '--offline', path.join(dir, 'gateway')], { cwd: ROOT, timeout: 90_000 });
     const app = path.join(dir, 'gateway');
@@ -359,6 +359,9 @@ describe('the image layout (pnpm deploy --prod, as the Dockerfile runs it)', () 
       const metrics = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text());
       expect(metrics).toMatch(/process_cpu_seconds_total\{service="gateway"\}/);
       expect((await fetch(`http://127.0.0.1:${port}/health/ready`)).status).toBe(200);
+      // The dashboard's built files travel with the gateway (its only run-time part is dist/).
+      const dashboard = await fetch(`http://127.0.0.1:${port}/dashboard/dashboard.js`);
+      expect(dashboard.status).toBe(200);
     } finally {
       child.kill('SIGTERM');
       await once(child, 'exit');
