@@ -275,8 +275,11 @@ export function sessionView(root: HTMLElement, sessionId: string): View {
 
   function loadGates(phase: PipelinePhase): void {
     gates.set(phase, 'loading');
-    client
-      .qualityGates(sessionId, { phase })
+    loadPermissions()
+      .then((p) => {
+        if (!p.can('quality_gates:run')) throw new Error('your role cannot run quality gates');
+        return client.qualityGates(sessionId, { phase });
+      })
       .then((g) => gates.set(phase, g))
       .catch((err: unknown) => gates.set(phase, { error: describeError(err) }))
       .finally(schedule);

@@ -31,7 +31,7 @@ export interface View {
 /** What the caller may do. Without auth (no whoami endpoint) everything is allowed. */
 export interface Permissions {
   known: boolean;
-  can(permission: 'pipeline:write' | 'checkpoints:write' | 'presets:write'): boolean;
+  can(permission: 'pipeline:write' | 'checkpoints:write' | 'presets:write' | 'quality_gates:run'): boolean;
 }
 
 let permissions: Promise<Permissions> | null = null;
