@@ -70,6 +70,12 @@ describe('the decorated document', () => {
   type Op = { operationId?: string; tags?: string[]; parameters?: { name: string; description?: string; example?: unknown }[]; responses: Record<string, { headers?: Record<string, unknown>; content?: Record<string, { example?: unknown; examples?: Record<string, { value: { error_code: string } }> }> }>; requestBody?: { content: Record<string, { examples?: unknown }> } };
   const ops = Object.entries(doc.paths ?? {}).flatMap(([path, methods]) => Object.entries(methods).map(([method, op]) => ({ path, method, op: op as Op })));
 
+  it('describes the credentials, and every security requirement names a described scheme', () => {
+    const schemes = (doc.components?.securitySchemes ?? {}) as Record<string, unknown>;
+    expect(Object.keys(schemes)).toEqual(expect.arrayContaining(['bearer', 'apiKey']));
+    const required = [...((doc.security as Record<string, unknown>[] | undefined) ?? []), ...ops.flatMap((o) => ((o.op as { security?: Record<string, unknown>[] }).security ?? []))];
+    for (const requirement of required) for (const name of Object.keys(requirement)) expect(schemes).toHaveProperty(name);
+  });
   it('gives every operation a unique operationId and a tag', () => {
     const ids = ops.map((o) => o.op.operationId);
     expect(ids.every(Boolean)).toBe(true);

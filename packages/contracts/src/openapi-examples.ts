@@ -348,7 +348,19 @@ function codesFor(status: number, op: OperationInfo | undefined): ErrorCode[] {
  * Add operationIds, tags, examples, parameter docs and response headers to a generated document
  * (in place). Operations not in OPERATIONS still get error examples, headers and parameter docs.
  */
-export function decorateOpenApiDocument(doc: { paths?: Record<string, Record<string, unknown>>; tags?: unknown }): void {
+export function decorateOpenApiDocument(doc: { paths?: Record<string, Record<string, unknown>>; tags?: unknown; components?: Record<string, unknown> }): void {
+  // The credentials a server with authentication on accepts (the security issue registers the
+  // same schemes and the requirement per route; this only fills them in where absent).
+  doc.components ??= {};
+  doc.components.securitySchemes ??= {
+    bearer: {
+      type: 'http',
+      scheme: 'bearer',
+      bearerFormat: 'JWT or API key',
+      description: 'When authentication is on: `Authorization: Bearer <token>`, a JWT (claims `sub`, `tenant`, `roles`) or an API key. `npm start` writes a local admin token to `.agent-forge/dev-token`. WebSocket clients that cannot set headers pass `?token=<token>`.',
+    },
+    apiKey: { type: 'apiKey', in: 'header', name: 'X-Api-Key', description: 'When authentication is on: an API key, as an alternative to the bearer header.' },
+  };
   doc.tags = [
     { name: 'Pipeline', description: 'Start, steer and watch pipeline sessions.' },
     { name: 'Checkpoints', description: 'Save and restore consistent snapshots of a session.' },
