@@ -8,7 +8,7 @@ const swc = [
 ];
 const common = {
   transform: { '^.+\\.ts$': swc },
-  moduleNameMapper: { '^@agent-forge/([a-z-]+)$': '<rootDir>/packages/$1/src' },
+  moduleNameMapper: { '^@agent-forge/([a-z-]+)$': '<rootDir>/packages/$1/src', '^@agent-forge/([a-z-]+)/([a-z-]+)$': '<rootDir>/packages/$1/src/$2' },
   testEnvironment: 'node',
 };
 module.exports = {

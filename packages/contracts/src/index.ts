@@ -8,3 +8,4 @@ export * from './transitions';
 export * from './presets';
 export * from './openapi';
 export * from './auth';
+export * from './openapi-examples';

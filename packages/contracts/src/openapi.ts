@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { PIPELINE_PHASES } from './enums';
 import { ApiKeyCreateRequest, ApiKeyCreated, ApiKeyInfo, ApiKeyRevoked, AuditPage, AuditQuery, WhoAmIResponse } from './auth';
 import { ErrorBody } from './errors';
+import { decorateOpenApiDocument } from './openapi-examples';
 import { PHASE_CONFIG_SCHEMAS } from './phase-config';
 import {
   CheckpointSaveRequest,
@@ -264,8 +265,45 @@ export function buildOpenApiRegistry(): OpenAPIRegistry {
     request: { query: AuditQuery },
     responses: { 200: json(s.AuditPage, 'One page of entries'), ...errors(422) },
   });
+  registerSiteRoutes(registry);
   return registry;
 }
+
+/** What the gateway serves besides the JSON API: this document, the docs, the dashboard, metrics. */
+function registerSiteRoutes(registry: OpenAPIRegistry): void {
+  const html = (description: string) => ({ description, content: { 'text/html': { schema: z.string() } } });
+  registry.registerPath({
+    method: 'get',
+    path: '/openapi.json',
+    summary: 'This OpenAPI 3.1 document',
+    responses: { 200: { description: 'The document', content: { 'application/json': { schema: z.record(z.string(), z.unknown()) } } } },
+  });
+  registry.registerPath({ method: 'get', path: '/docs', summary: 'Interactive API documentation (Swagger UI, served offline)', responses: { 200: html('Swagger UI') } });
+  registry.registerPath({
+    method: 'get',
+    path: '/dashboard',
+    summary: 'The live dashboard (static page; its script talks to this API and the WebSocket channels)',
+    description: 'Served under `/dashboard/` with a strict Content-Security-Policy (no inline script or style).',
+    responses: { 200: html('The dashboard page'), 301: { description: 'Redirect from `/dashboard` to `/dashboard/`' } },
+  });
+  registry.registerPath({ method: 'get', path: '/', summary: 'Redirects to the API docs', responses: { 302: { description: 'Redirect to `/docs`' } } });
+  registry.registerPath({
+    method: 'get',
+    path: '/metrics',
+    summary: 'Prometheus metrics of this gateway process (text exposition format)',
+    responses: { 200: { description: 'Metrics', content: { 'text/plain': { schema: z.string() } } } },
+  });
+}
+
+const API_DESCRIPTION = [
+  'Run, steer, checkpoint and watch multi-phase model-building pipelines. Every non-2xx body has the `ErrorBody` shape; clients branch on `error_code`.',
+  '',
+  '**Live events** are served by the realtime service on the same entry URL: `ws(s)://<host>/ws/{agents|tasks|metrics|pipeline|dashboard}?session_id=<id>` (resume with `last_event_id` and `epoch`; see PROTOCOL.md).',
+  '',
+  '**Authentication**: when the server runs with authentication on, send `Authorization: Bearer <token>` (a JWT or an API key) on every call and `?token=<token>` on WebSocket URLs; without it, no credential is needed.',
+  '',
+  '**Clients**: the TypeScript SDK `@agent-forge/sdk` and the `agent-forge` CLI cover every operation here; the dashboard is at `/dashboard`.',
+].join('\n');
 
 /** The parts of an OpenAPI 3.1 document callers look at (the full object is plain JSON). */
 export interface OpenApiDocument {
@@ -289,11 +327,12 @@ export function buildOpenApiDocument(opts: OpenApiOptions): OpenApiDocument {
       info: {
         title: 'Agent Forge API',
         version: opts.version,
-        description: 'Run, steer, checkpoint and watch multi-phase model-building pipelines. Every non-2xx body has the `ErrorBody` shape.',
+        description: API_DESCRIPTION,
       },
       ...(opts.servers ? { servers: opts.servers } : {}),
       security: [{ bearer: [] }, { apiKey: [] }],
     }) as OpenApiDocument;
+    decorateOpenApiDocument(doc);
     documents.set(cacheKey, doc);
   }
   return doc;

@@ -58,3 +58,10 @@ export const QualityGateQuery = z.object({
   phase: PipelinePhase.optional(),
 });
 export type QualityGateQuery = z.infer<typeof QualityGateQuery>;
+
+/** What a client sends (defaults optional): the input side of the request schemas. */
+export type StartPipelineInput = z.input<typeof StartPipelineRequest>;
+export type ControlInput = z.input<typeof ControlRequest>;
+export type CheckpointSaveInput = z.input<typeof CheckpointSaveRequest>;
+export type PresetSaveInput = z.input<typeof PresetSaveRequest>;
+export type HistoryQueryInput = z.input<typeof HistoryQuery>;

@@ -54,6 +54,8 @@ export const ROUTES = [
   { id: 'info', method: 'get', path: '/api/v1/info', access: 'public', rate: null, audit: false },
   { id: 'openapi', method: 'get', path: '/openapi.json', access: 'public', rate: null, audit: false },
   { id: 'docs', method: 'use', path: '/docs', access: 'public', rate: null, audit: false },
+  /** The live dashboard's static files (its API calls carry the user's token). */
+  { id: 'dashboard', method: 'use', path: '/dashboard', access: 'public', rate: null, audit: false },
   { id: 'root', method: 'get', path: '/', access: 'public', rate: null, audit: false },
   { id: 'health.live', method: 'get', path: '/health/live', access: 'public', rate: null, audit: false },
   { id: 'health.ready', method: 'get', path: '/health/ready', access: 'public', rate: null, audit: false },

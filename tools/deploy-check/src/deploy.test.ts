@@ -121,7 +121,7 @@ describe('k8s manifests', () => {
           }
         }
       }
-      expect(ingressPaths).toEqual({ '/api': 'gateway', '/docs': 'gateway', '/openapi.json': 'gateway', '/ws': 'realtime' });
+      expect(ingressPaths).toEqual({ '/api': 'gateway', '/docs': 'gateway', '/openapi.json': 'gateway', '/dashboard': 'gateway', '/ws': 'realtime' });
       // WebSocket timeouts: far above the 25 s heartbeat of the realtime server.
       const ws = byName('Ingress', 'agent-forge-ws')!;
       expect(Number(ws.metadata.annotations['nginx.ingress.kubernetes.io/proxy-read-timeout'])).toBeGreaterThanOrEqual(3600);
@@ -346,7 +346,7 @@ describe('the image layout (pnpm deploy --prod, as the Dockerfile runs it)', () 
   const dir = mkdtempSync(path.join(os.tmpdir(), 'af-deploy-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('gateway: no dev dependencies, and `node dist/main.js` serves /health/live and /metrics from it', async () => {
+  it('gateway: no dev dependencies, and `node dist/main.js` serves /health/live, /metrics and the dashboard from it', async () => {
     // The pinned pnpm, found as scripts/bootstrap.cjs finds it: on PATH at that version, else via npx.
     const version = /pnpm@([\d.]+)/.exec((JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { packageManager: string }).packageManager)![1]!;
     let onPath = '';
@@ -395,6 +395,9 @@ describe('the image layout (pnpm deploy --prod, as the Dockerfile runs it)', () 
       const metrics = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text());
       expect(metrics).toMatch(/process_cpu_seconds_total\{service="gateway"\}/);
       expect((await fetch(`http://127.0.0.1:${port}/health/ready`)).status).toBe(200);
+      // The dashboard's built files travel with the gateway (its only run-time part is dist/).
+      const dashboard = await fetch(`http://127.0.0.1:${port}/dashboard/dashboard.js`);
+      expect(dashboard.status).toBe(200);
     } finally {
       child.kill('SIGTERM');
       await once(child, 'exit');

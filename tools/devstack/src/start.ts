@@ -210,6 +210,7 @@ async function main(): Promise<number> {
     say('');
     say(term.bold(term.green('Agent Forge is up.')));
     say(row('Entry (API + WebSocket)', term.cyan(entryUrl)));
+    say(row('Dashboard', term.cyan(`${entryUrl}/dashboard`)));
     say(row('API docs', `${entryUrl}/docs`));
     say(row('WebSocket test client', `${entryUrl}/ws/client`));
     say(row('Pipeline WebSocket', `${entryUrl.replace(/^http/, 'ws')}/ws/pipeline?session_id=<id>`));

@@ -5,6 +5,7 @@ import type { GatewayContext } from '../context';
 import { RETRY_AFTER_SECONDS } from '../errors';
 import { queuesUp, redisUp } from '../services/health';
 import { metricsHandler, queueDashboard } from '../observability';
+import { dashboardRoutes } from './dashboard';
 import type { Handlers } from './types';
 
 /** A mounted sub-app as one router, so the route's guard is the only layer in front of it. */
@@ -84,6 +85,7 @@ export function systemHandlers(ctx: GatewayContext): Handlers {
       res.status(503).json(errorBody('UNAVAILABLE', 'Redis does not answer PING', { redis: redis ? 'up' : 'down', queues: queues ? 'up' : 'down' }));
     },
     metrics: metricsHandler,
+    dashboard: dashboardRoutes(),
     // bull-board, read-only; mounted only when QUEUE_DASHBOARD is on (else the route answers 404).
     'admin.queues': asMount(ctx.config.QUEUE_DASHBOARD ? queueDashboard(ctx.queues) : (_req, res) => void res.status(404).json(errorBody('NOT_FOUND', 'the queue dashboard is off (QUEUE_DASHBOARD)'))),
   };
