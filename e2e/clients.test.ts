@@ -376,15 +376,17 @@ describeBrowser(`dashboard in Chromium (${CHROMIUM})`, () => {
 
     await page.goto(`${ux.entryUrl}/dashboard`);
     await page.getByTestId('start-button').waitFor();
-    await page.locator('#live.live-open').waitFor();
 
     // A token typed into the header field is kept in localStorage and sent with every call and
-    // socket (with auth off, as here, the server ignores it; with auth on it is the stack's own).
+    // socket (with auth on, as here, it is the stack's own; the live socket needs it to open).
     const token = ux.token ?? 'dashboard-test-token';
     await page.getByTestId('token-input').fill(token);
     await page.getByRole('button', { name: 'Save' }).click();
     // (page code as strings: this file is type-checked without the DOM library)
     expect(await page.evaluate("localStorage.getItem('agent-forge.token')")).toBe(token);
+    await page.reload();
+    await page.getByTestId('start-button').waitFor();
+    await page.locator('#live.live-open').waitFor();
     const sinceToken = requests.length;
     const problemsBefore = problems.length; // with auth on, the calls made before the token was given are 401s
 
@@ -394,7 +396,7 @@ describeBrowser(`dashboard in Chromium (${CHROMIUM})`, () => {
     await page.getByTestId('start-button').click();
     await page.waitForURL(/#\/sessions\/[0-9a-f-]{36}$/);
     const sessionId = /#\/sessions\/([0-9a-f-]{36})$/.exec(page.url())![1]!;
-    const status = async (): Promise<StatusResponse> => StatusResponse.parse(await (await fetch(`${ux.entryUrl}/api/v1/pipeline/status/${sessionId}`)).json());
+    const status = async (): Promise<StatusResponse> => StatusResponse.parse(await (await fetch(`${ux.entryUrl}/api/v1/pipeline/status/${sessionId}`, { headers: { authorization: `Bearer ${token}` } })).json());
 
     // Running, with progress coming in live.
     await page.locator('[data-testid=session-status][data-status=running]').waitFor();

@@ -4,6 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
+import { ROUTES, type RouteSpec } from './route-table';
 import { createTestGateway } from './test-support';
 
 /**
@@ -66,7 +67,7 @@ process.stdout.write(JSON.stringify(out));`;
 describe('OpenAPI document', () => {
   it('documents every route the gateway registers (path parameters as {name})', async () => {
     const doc = (await request(gw.app).get('/openapi.json').expect(200)).body as { paths: Record<string, Record<string, unknown>> };
-    const routes = registeredRoutes(gw.app as unknown as { router: { stack: Layer[] } });
+    const routes = registeredRoutes(gw.rawApp as unknown as { router: { stack: Layer[] } });
     expect(routes.length).toBeGreaterThan(15);
     const missing = routes
       .filter(([, p]) => !UNDOCUMENTED_MOUNTS.has(p))
@@ -76,6 +77,8 @@ describe('OpenAPI document', () => {
     expect(missing).toEqual([]);
     // and nothing documented that is not served
     const served = new Set(routes.map(([m, p]) => `${m === 'use' ? 'get' : m} ${p.replace(/:([A-Za-z0-9_]+)/g, '{$1}')}`));
+    // Sub-apps mounted as routers (the dashboard) show up as their route-table row, not as a layer.
+    for (const r of ROUTES as readonly RouteSpec[]) if (r.method === 'use') served.add(`get ${r.path}`);
     const extra = Object.entries(doc.paths).flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m} ${p}`)).filter((k) => !served.has(k));
     expect(extra).toEqual([]);
   });
