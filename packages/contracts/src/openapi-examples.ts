@@ -212,6 +212,14 @@ export const REQUEST_EXAMPLES = {
 
 /** Response examples by operationId (2xx), checked against the response schemas by a test. */
 export const RESPONSE_EXAMPLES: Record<string, unknown> = {
+  whoami: { sub: 'alice', tenant: 'acme', roles: ['operator'], via: 'jwt', permissions: ['pipeline:read', 'pipeline:write', 'checkpoints:write', 'presets:write', 'quality_gates:run'], scope: 'acme' },
+  createApiKey: { ...{ key_id: 'k_4f1c2a9e', name: 'ci-runner', tenant: 'acme', roles: ['operator'], created_at: '2026-11-25T12:00:00.000Z', created_by: 'alice', last_used_at: null, expires_at: null }, key: 'afk_k_4f1c2a9e_Zx8Qm1v0yT3pL6rN2sW9bE5hJ7cK4dA0' },
+  listApiKeys: [{ key_id: 'k_4f1c2a9e', name: 'ci-runner', tenant: 'acme', roles: ['operator'], created_at: '2026-11-25T12:00:00.000Z', created_by: 'alice', last_used_at: null, expires_at: null }],
+  revokeApiKey: { key_id: 'k_4f1c2a9e', revoked: true },
+  listAuditEntries: {
+    entries: [{ id: '1795611598612-0', time: '2026-11-25T12:00:00.000Z', actor: 'alice', tenant: 'acme', action: 'pipeline.start', target: '', outcome: 'success', status: 200, request_id: 'req-1', ip: '127.0.0.1', reason: '' }],
+    next_cursor: null,
+  },
   startPipeline: { session_id: SESSION, status: 'started' } satisfies StartPipelineResponse,
   controlPipeline: { status: 'success', action: 'pause', session_id: SESSION, pipeline_status: 'paused' } satisfies ControlResponse,
   getStatus: statusExample,
@@ -272,7 +280,7 @@ export const ERROR_EXAMPLES: Record<ErrorCode, ErrorBody> = {
 
 export interface OperationInfo {
   operationId: string;
-  tag: 'Pipeline' | 'Checkpoints' | 'Presets' | 'System';
+  tag: 'Pipeline' | 'Checkpoints' | 'Presets' | 'System' | 'Auth';
   /** The 404 codes this operation answers with (default: all of them). */
   notFound?: ErrorCode[];
   /** The 400 codes this operation answers with (default: all of them). */
@@ -311,10 +319,28 @@ export const OPERATIONS: Record<string, OperationInfo> = {
   'get /': { operationId: 'root', tag: 'System' },
   'get /metrics': { operationId: 'metrics', tag: 'System' },
   'get /dashboard': { operationId: 'dashboard', tag: 'System' },
+  'get /api/v1/auth/whoami': { operationId: 'whoami', tag: 'Auth' },
+  'post /api/v1/auth/api-keys': {
+    operationId: 'createApiKey',
+    tag: 'Auth',
+    badRequest: ['MALFORMED_JSON'],
+    requestExamples: { operator: { summary: 'A key for a CI runner of tenant acme', value: { name: 'ci-runner', roles: ['operator'], tenant: 'acme' } } },
+  },
+  'get /api/v1/auth/api-keys': { operationId: 'listApiKeys', tag: 'Auth' },
+  'delete /api/v1/auth/api-keys/{key_id}': { operationId: 'revokeApiKey', tag: 'Auth', notFound: ['NOT_FOUND'] },
+  'get /api/v1/audit': { operationId: 'listAuditEntries', tag: 'Auth' },
 };
 
 /** Descriptions and examples of parameters, by name (query and path). */
 export const PARAMETER_DOCS: Record<string, { description: string; example: unknown }> = {
+  key_id: { description: 'An API key id, as `POST /api/v1/auth/api-keys` or its listing give it.', example: 'k_4f1c2a9e' },
+  tenant: { description: 'Only this tenant (admins; other callers always see their own).', example: 'acme' },
+  actor: { description: 'Only entries by this subject (a token `sub` or `apikey:<id>`).', example: 'alice' },
+  action: { description: 'Only entries of this action (a route id such as `pipeline.start`).', example: 'pipeline.start' },
+  outcome: { description: 'Only entries with this outcome.', example: 'success' },
+  since: { description: 'Entries at or after this time (ISO-8601).', example: '2026-11-25T00:00:00.000Z' },
+  until: { description: 'Entries at or before this time (ISO-8601).', example: '2026-11-25T23:59:59.000Z' },
+  cursor: { description: "The previous page's `next_cursor`.", example: '1795611598612-0' },
   session_id: { description: 'The session id `POST /start` answered with (a UUID v4).', example: SESSION },
   checkpoint_id: { description: 'A checkpoint id, as `POST /checkpoint/save` or `GET /checkpoints/{session_id}` give it.', example: CHECKPOINT },
   name: { description: 'A preset name: a built-in one (`quick_test`, `full_pipeline`, `compression_only`) or a saved one.', example: 'quick_test' },
