@@ -12,7 +12,7 @@
  *             `socket.io#/#<room>#`, exactly what @socket.io/redis-emitter sends, and both serving
  *             replicas receive it the same way;
  *   ws        PUBLISH of the envelope JSON on one channel.
- * The baselines carry the same envelope as ours (with an `event_id`/`epoch` of the same shape),
+ * The baselines carry the same envelope as ours (`event_id`, `epoch`, `tenant` of the same shape),
  * so every client receives a frame of the same size.
  *
  * Env: SYSTEM, REDIS_URL, SESSION_ID, TENANT, and AF_KEY_PREFIX (ours) / CHANNEL (ws) / ROOM +
