@@ -10,6 +10,7 @@ import { PhaseBoundaryCheckpoints } from './checkpointing';
 import { Redis } from 'ioredis';
 import { ControlListener } from './control-listener';
 import { PhaseRunner } from './phase-runner';
+import { waitFor } from './test-harness';
 import { PhaseWorkers } from './worker';
 
 const t = createTestRedis('worker');
@@ -85,15 +86,6 @@ async function startSession(phases: PipelinePhase[], rawConfig: Record<string, u
   return sessionId;
 }
 
-async function waitFor<T>(fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (ok(v)) return v;
-    if (Date.now() > deadline) throw new Error(`timed out; last value ${JSON.stringify(v)}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 const statusOf = async (id: string) => toStatusResponse((await store.snapshot(id, ALL_TENANTS))!);
 
 describe('pipeline worker', () => {
