@@ -7,6 +7,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import { createGatewayApp } from './app';
+import { ROUTES } from './route-table';
 import { loadConfig } from './config';
 import { expectError } from './test-expect';
 import { createTestGateway, testEnv, withDefaultToken } from './test-support';
@@ -47,6 +48,15 @@ describe('info, docs and OpenAPI', () => {
     expect(InfoResponse.parse(res.body)).toMatchObject({ name: 'Agent Forge API', version: '0.1.0' });
     expect(res.body.features.length).toBeGreaterThan(0);
     expect(res.body.endpoints.start).toBe('POST /api/v1/pipeline/start');
+    expect(res.body.endpoints.dashboard).toBe('GET /dashboard');
+  });
+
+  it('GET /api/v1/info names every route the gateway serves', async () => {
+    const listed = Object.values((await request(app).get('/api/v1/info').expect(200)).body.endpoints as Record<string, string>).join('\n');
+    const missing = ROUTES.filter((r) => r.id !== 'root')
+      .map((r) => r.path.replace(/:(\w+)/g, '{$1}'))
+      .filter((path) => !listed.includes(`${path}`));
+    expect(missing).toEqual([]);
   });
 
   it('GET / redirects to the docs, which serve Swagger UI offline', async () => {

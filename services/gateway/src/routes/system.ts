@@ -33,6 +33,7 @@ export function infoResponse(version: string): InfoResponse {
       'real-time events over WebSocket (realtime service)',
       'JWT (HS256/RS256/ES256, JWKS) and API-key authentication, roles viewer/operator/admin, tenant isolation',
       'rate limits shared across replicas, audit log',
+      'live dashboard at /dashboard',
     ],
     endpoints: {
       start: `POST ${p}/start`,
@@ -54,6 +55,11 @@ export function infoResponse(version: string): InfoResponse {
       audit: 'GET /api/v1/audit?tenant=&actor=&action=&outcome=&since=&until=&cursor=&limit=',
       openapi: 'GET /openapi.json',
       docs: 'GET /docs',
+      dashboard: 'GET /dashboard',
+      health_live: 'GET /health/live',
+      health_ready: 'GET /health/ready',
+      metrics: 'GET /metrics',
+      queue_dashboard: 'GET /admin/queues (admins; QUEUE_DASHBOARD=on)',
       websocket: 'WS /ws/{agents|tasks|metrics|pipeline|dashboard}?session_id=',
     },
   };
