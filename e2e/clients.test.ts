@@ -13,6 +13,7 @@ import {
   WsStatsResponse,
 } from '@agent-forge/contracts';
 import {
+  ForbiddenError,
   InvalidStateTransitionError,
   NetworkError,
   NotFoundError,
@@ -112,6 +113,40 @@ describe('REST: every endpoint through the SDK', () => {
     const down = createNodeClient({ baseUrl: 'http://127.0.0.1:1', retries: 0 });
     await expect(down.health()).rejects.toBeInstanceOf(NetworkError);
   });
+});
+
+describe('a viewer token (read-only role), end to end', () => {
+  it('the SDK reads every view of a run and is refused (typed 403) every change; the live channel is open to it', async () => {
+    const viewer = createNodeClient({ baseUrl: ux.entryUrl, token: ux.stack.token(['viewer']) });
+    const { session_id: id } = await client.start({ phases: ['cognate'], config: dryRun(40, 50) });
+    await waitFor(() => viewer.status(id), (s) => s.status === 'running', 10_000, 'running (seen by the viewer)');
+    expectShape(SwarmStatus, await viewer.swarm(id));
+    expectShape(CheckpointResponse.array(), await viewer.checkpoints(id));
+    expectShape(ExecutionHistory.array(), await viewer.history({ limit: 5 }));
+    expect((await viewer.presets()).length).toBeGreaterThan(0);
+
+    const refused = await Promise.allSettled([
+      viewer.control(id, 'cancel'),
+      viewer.start({ phases: ['cognate'], config: dryRun(2, 1) }),
+      viewer.saveCheckpoint({ session_id: id, checkpoint_name: 'not-allowed' }),
+      viewer.qualityGates(id),
+    ]);
+    for (const r of refused) {
+      expect(r.status).toBe('rejected');
+      const err = (r as PromiseRejectedResult).reason as ForbiddenError;
+      expect(err).toBeInstanceOf(ForbiddenError);
+      expect(err.error_code).toBe('FORBIDDEN');
+    }
+    // Nothing the viewer tried happened: the run goes on and ends on its own.
+    const live = viewer.live('pipeline', { sessionId: id });
+    const seen: string[] = [];
+    live.on('event', (e: LiveEvent) => seen.push(e.event_type));
+    const final = await waitFor(() => viewer.status(id), (s) => s.status === 'completed', 20_000, 'completed');
+    live.close();
+    expect(final.status).toBe('completed');
+    expect((await viewer.checkpoints(id)).map((c) => c.checkpoint_name)).not.toContain('not-allowed');
+    expect(seen.length).toBeGreaterThan(0);
+  }, 40_000);
 });
 
 describe('live channels', () => {
@@ -276,6 +311,25 @@ describe('agent-forge CLI', () => {
     expect(followed.code).toBe(3);
     expect(followed.stdout).toMatch(/: cancelled · /);
     expect((await run(['status', id])).code).toBe(3);
+  }, 30_000);
+
+  it('with a viewer token: status, history and presets work; start and control are refused (exit 1, FORBIDDEN)', async () => {
+    const viewer = { AGENT_FORGE_TOKEN: ux.stack.token(['viewer']) };
+    const { session_id: id } = await client.start({ phases: ['cognate'], config: dryRun(200, 50) });
+    const [status, history, presets, pause, start] = await Promise.all([
+      run(['status', id], viewer),
+      run(['history', '--json'], viewer),
+      run(['presets', '--json'], viewer),
+      run(['pause', id], viewer),
+      run(['start', 'cognate', '--config', file('viewer-start.json', JSON.stringify(dryRun(2, 1)))], viewer),
+    ]);
+    expect([status.code, history.code, presets.code]).toEqual([0, 0, 0]);
+    expect(status.stdout).toContain(id);
+    expect([pause.code, start.code]).toEqual([1, 1]);
+    expect(pause.stderr).toMatch(/FORBIDDEN/);
+    expect(start.stderr).toMatch(/FORBIDDEN/);
+    expect((await client.status(id)).status).toBe('running');
+    await client.control(id, 'cancel', { force: true });
   }, 30_000);
 
   it('a failed run exits 1', async () => {
@@ -455,4 +509,26 @@ describeBrowser(`dashboard in Chromium (${CHROMIUM})`, () => {
     const expected = (p: string): boolean => p.includes('/api/v1/auth/whoami') || (p.length > 0 && problems.indexOf(p) < problemsBefore && /\b401\b|UNAUTHENTICATED|4401/.test(p));
     expect(problems.filter((p) => !expected(p))).toEqual([]);
   }, 90_000);
+  it('a viewer watches a run live but is offered no control it may not use', async () => {
+    const viewerToken = ux.stack.token(['viewer']);
+    const { session_id: id } = await client.start({ phases: ['cognate'], config: dryRun(120, 50) });
+    await page.goto(`${ux.entryUrl}/dashboard`);
+    await page.getByTestId('token-input').fill(viewerToken);
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.reload();
+    await page.getByText('Your role can watch but not start pipelines.').waitFor();
+    expect(await page.getByTestId('start-button').isDisabled()).toBe(true);
+
+    await page.goto(`${ux.entryUrl}/dashboard#/sessions/${id}`);
+    await page.locator('[data-testid=session-status][data-status=running]').waitFor();
+    await waitForProgress(page, 5);
+    for (const control of ['btn-pause', 'btn-stop', 'btn-cancel', 'checkpoint-save']) {
+      expect({ control, disabled: await page.getByTestId(control).isDisabled() }).toEqual({ control, disabled: true });
+    }
+    // Live all the same: progress keeps coming in over the viewer's socket.
+    const before = Number(((await page.getByTestId('total-progress').textContent()) ?? '0').replace('%', ''));
+    await waitForProgress(page, before + 5);
+    await client.control(id, 'cancel', { force: true });
+    await page.locator('[data-testid=session-status][data-status=cancelled]').waitFor();
+  }, 60_000);
 });
