@@ -2,13 +2,9 @@ import http from 'node:http';
 import { errorBody } from '@agent-forge/contracts';
 import type { PipelinePhase } from '@agent-forge/contracts';
 import type { PhaseQueues } from '@agent-forge/engine';
-import { serveMetrics, type Redis } from '@agent-forge/runtime';
+import { pingWithin, serveMetrics, type Redis } from '@agent-forge/runtime';
 import type { PhaseWorkers } from './worker';
 
-/** Liveness (the process answers) and readiness (Redis answers and the workers run). */
-function timeout(ms: number): Promise<never> {
-  return new Promise((_, reject) => setTimeout(() => reject(new Error('redis ping timed out')), ms).unref());
-}
 
 export interface StuckCheck {
   queues: PhaseQueues;
@@ -30,6 +26,7 @@ async function stuckReason(workers: PhaseWorkers, check: StuckCheck): Promise<st
   return waiting.length > 0 ? `jobs of ${waiting.map(([p]) => p).join(', ')} have waited over ${check.afterMs} ms and this worker took none` : null;
 }
 
+/** Liveness (the process answers) and readiness (Redis answers and the workers run). */
 export function createHealthServer(redis: Redis, workers: PhaseWorkers, workerId: string, stuck: StuckCheck): http.Server {
   return http.createServer((req, res) => {
     const send = (status: number, body: unknown) => {
@@ -47,8 +44,9 @@ export function createHealthServer(redis: Redis, workers: PhaseWorkers, workerId
     if (req.url === '/health/ready' || req.url === '/ready') {
       // The worker's connection retries forever (maxRetriesPerRequest: null), so a PING would wait
       // out the whole outage: readiness looks at the connection state and bounds the PING.
-      (redis.status === 'ready' ? Promise.race([redis.ping(), timeout(1_000)]) : Promise.reject(new Error(redis.status)))
-        .then(async () => {
+      (redis.status === 'ready' ? pingWithin(redis, 1_000) : Promise.resolve(false))
+        .then(async (up) => {
+          if (!up) return send(503, errorBody('UNAVAILABLE', 'redis is not reachable'));
           if (!workers.isRunning()) return send(503, errorBody('UNAVAILABLE', 'workers are not running'));
           const reason = await stuckReason(workers, stuck);
           return reason ? send(503, errorBody('UNAVAILABLE', `worker stuck: ${reason}`)) : send(200, { status: 'ready', worker_id: workerId });

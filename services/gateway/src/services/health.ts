@@ -1,30 +1,18 @@
 import type { HealthResponse } from '@agent-forge/contracts';
-import { hostMemoryMb, processMemoryMb } from '@agent-forge/runtime';
+import { hostMemoryMb, pingWithin, processMemoryMb, withDeadline } from '@agent-forge/runtime';
 import type { GatewayContext } from '../context';
 
 const PING_TIMEOUT_MS = 1_000;
 
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error('timed out')), ms);
-  });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
-}
-
 /** Does Redis answer PING within a second? */
-export async function redisUp(ctx: GatewayContext): Promise<boolean> {
-  try {
-    return (await withTimeout(ctx.redis.ping(), PING_TIMEOUT_MS)) === 'PONG';
-  } catch {
-    return false;
-  }
+export function redisUp(ctx: GatewayContext): Promise<boolean> {
+  return pingWithin(ctx.redis, PING_TIMEOUT_MS);
 }
 
 /** Does the queue connection answer (a count of one queue) within a second? Enqueues go through it. */
 export async function queuesUp(ctx: GatewayContext): Promise<boolean> {
   try {
-    await withTimeout(ctx.queues.queue('cognate').getJobCounts('waiting'), PING_TIMEOUT_MS);
+    await withDeadline(ctx.queues.queue('cognate').getJobCounts('waiting'), PING_TIMEOUT_MS, 'queue connection');
     return true;
   } catch {
     return false;
@@ -38,7 +26,7 @@ export async function health(ctx: GatewayContext): Promise<HealthResponse> {
   let queues: HealthResponse['queues'];
   if (up) {
     try {
-      [active, queues] = await withTimeout(Promise.all([ctx.redis.scard(ctx.keys.active()), ctx.queues.stats()]), PING_TIMEOUT_MS);
+      [active, queues] = await withDeadline(Promise.all([ctx.redis.scard(ctx.keys.active()), ctx.queues.stats()]), PING_TIMEOUT_MS, 'health figures');
     } catch {
       active = 0;
     }
