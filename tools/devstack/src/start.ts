@@ -90,7 +90,7 @@ function serviceSpecs(env: Env, redisUrl: string, authEnv: Record<string, string
 }
 
 async function main(): Promise<number> {
-  const term = new Terminal();
+  const term = new Terminal(process.stdout, process.env);
   const say = (line: string): void => term.line(line);
   let env: Env;
   try {

@@ -1,80 +1,10 @@
 /**
- * Terminal output of the devstack: plain lines, plus one "live" block (the demo's progress bars)
- * redrawn in place on a TTY. Lines printed while the block is shown go above it, so service
- * warnings never tear the bars apart. Without a TTY there is no live block: callers print
- * milestones as plain lines instead.
+ * The devstack prints through the CLI's Terminal (plain lines plus one live block of progress
+ * bars redrawn in place on a TTY, so service warnings never tear the bars apart) and the SDK's
+ * bar/percent formatting; this module adds only the service-log formatting.
  */
-export class Terminal {
-  readonly tty: boolean;
-  readonly color: boolean;
-  private live: string[] = [];
-
-  constructor(private readonly out: NodeJS.WriteStream = process.stdout) {
-    this.tty = Boolean(out.isTTY) && process.env.TERM !== 'dumb';
-    this.color = this.tty && !('NO_COLOR' in process.env);
-  }
-
-  line(text = ''): void {
-    this.clearLive();
-    this.out.write(`${text}\n`);
-    this.drawLive();
-  }
-
-  /** Replace the live block (TTY only; a no-op otherwise). */
-  setLive(lines: string[]): void {
-    if (!this.tty) return;
-    this.clearLive();
-    this.live = lines;
-    this.drawLive();
-  }
-
-  /** Leave the live block on screen as ordinary output. */
-  endLive(): void {
-    this.live = [];
-  }
-
-  paint(code: number, text: string): string {
-    return this.color ? `\x1b[${code}m${text}\x1b[0m` : text;
-  }
-  bold(text: string): string {
-    return this.paint(1, text);
-  }
-  dim(text: string): string {
-    return this.paint(2, text);
-  }
-  red(text: string): string {
-    return this.paint(31, text);
-  }
-  green(text: string): string {
-    return this.paint(32, text);
-  }
-  yellow(text: string): string {
-    return this.paint(33, text);
-  }
-  cyan(text: string): string {
-    return this.paint(36, text);
-  }
-
-  private clearLive(): void {
-    if (this.live.length === 0) return;
-    this.out.write(`\x1b[${this.live.length}F\x1b[0J`);
-  }
-
-  private drawLive(): void {
-    if (this.live.length === 0) return;
-    this.out.write(`${this.live.join('\n')}\n`);
-  }
-}
-
-export function bar(percent: number, width = 24): string {
-  const p = Math.max(0, Math.min(100, Number.isFinite(percent) ? percent : 0));
-  const full = Math.round((p / 100) * width);
-  return `${'█'.repeat(full)}${'░'.repeat(width - full)}`;
-}
-
-export function pct(percent: number): string {
-  return `${Math.round(Math.max(0, Math.min(100, percent)))}%`.padStart(4);
-}
+export { Terminal } from '@agent-forge/cli/term';
+export { formatPercent as pct, progressBar as bar } from '@agent-forge/sdk';
 
 const PINO_LEVELS: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };
 /** pino's standard fields, shown in their own place or not at all. */
