@@ -6,9 +6,8 @@
  * Knobs: BENCH_RUNS (1 per preset).
  */
 import path from 'node:path';
-import { Child, ROOT, envNumber, freePort, machine, require, round, waitHealthy, writeResult } from '../lib/harness.mjs';
+import { Child, ROOT, envNumber, freePort, machine, require, round, waitHealthy, writeResult, deleteKeysMatching } from '../lib/harness.mjs';
 
-const { Redis } = require('ioredis');
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const RUNS = envNumber('BENCH_RUNS', 1);
 const prefix = `afbench-forge-${process.pid}`;
@@ -51,14 +50,7 @@ async function main() {
 
 async function cleanup() {
   await Promise.all(children.map((c) => c.stop()));
-  const r = new Redis(REDIS_URL);
-  let cursor = '0';
-  do {
-    const [next, batch] = await r.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-    cursor = next;
-    if (batch.length) await r.unlink(...batch);
-  } while (cursor !== '0');
-  r.disconnect();
+  await deleteKeysMatching(REDIS_URL, `${prefix}:*`);
 }
 
 let code = 0;

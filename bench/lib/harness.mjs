@@ -1,6 +1,7 @@
 /**
  * Shared plumbing of the benchmarks: free loopback ports, child processes that are always
- * stopped, waiting for a URL, autocannon runs reduced to the figures we report, results files.
+ * stopped, waiting for a URL, autocannon runs reduced to the figures we report, results files,
+ * and deleting a run's Redis keys afterwards.
  */
 import { readFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
@@ -152,4 +153,26 @@ export function writeResult(name, result) {
   const file = path.join(RESULTS_DIR, `${name}-${stamp}.json`);
   writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
   return file;
+}
+
+/**
+ * Delete every key matching `pattern` (a run's own prefix), in bounded SCAN batches; returns the
+ * count. Its own short-lived connection, so it works while the run's connections are closing.
+ */
+export async function deleteKeysMatching(redisUrl, pattern) {
+  const { Redis } = require('ioredis');
+  const redis = new Redis(redisUrl, { connectionName: 'bench-cleanup', maxRetriesPerRequest: 1 });
+  let deleted = 0;
+  try {
+    let cursor = '0';
+    for (let i = 0; i < 100_000; i++) {
+      const [next, batch] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+      cursor = next;
+      if (batch.length > 0) deleted += await redis.unlink(...batch);
+      if (cursor === '0') break;
+    }
+  } finally {
+    redis.disconnect();
+  }
+  return deleted;
 }

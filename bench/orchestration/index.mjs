@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ROOT, envNumber, machine, require, round, writeResult } from '../lib/harness.mjs';
+import { ROOT, envNumber, machine, require, round, writeResult, deleteKeysMatching } from '../lib/harness.mjs';
 
 const { Redis } = require('ioredis');
 const { Queue, Worker } = require('bullmq');
@@ -142,15 +142,8 @@ async function concurrent(runOne) {
   return (CONCURRENT * PHASES.length) / ((performance.now() - t0) / 1000);
 }
 
-async function deleteKeys() {
-  const r = new Redis(REDIS_URL);
-  let cursor = '0';
-  do {
-    const [next, batch] = await r.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 2000);
-    cursor = next;
-    if (batch.length) await r.unlink(...batch);
-  } while (cursor !== '0');
-  r.disconnect();
+function deleteKeys() {
+  return deleteKeysMatching(REDIS_URL, `${prefix}*`);
 }
 
 async function main() {

@@ -38,7 +38,7 @@ import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ROOT, envNumber, freePort, machine, require, round, sleep, waitHealthy, writeResult } from '../lib/harness.mjs';
+import { ROOT, envNumber, freePort, machine, require, round, sleep, waitHealthy, writeResult, deleteKeysMatching } from '../lib/harness.mjs';
 import { Histogram, eventData, nowUs } from './common.mjs';
 import { Proc, procCpuSeconds, procRss } from './proc.mjs';
 
@@ -97,21 +97,8 @@ const procs = [];
 let cleaning = null;
 let nextRun = 1;
 
-async function deleteKeys() {
-  const redis = new Redis(REDIS_URL, { connectionName: 'bench-cleanup', maxRetriesPerRequest: 1 });
-  let deleted = 0;
-  try {
-    let cursor = '0';
-    for (let i = 0; i < 10_000; i++) {
-      const [next, batch] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
-      cursor = next;
-      if (batch.length > 0) deleted += await redis.unlink(...batch);
-      if (cursor === '0') break;
-    }
-  } finally {
-    redis.disconnect();
-  }
-  return deleted;
+function deleteKeys() {
+  return deleteKeysMatching(REDIS_URL, `${prefix}*`);
 }
 
 function cleanup() {

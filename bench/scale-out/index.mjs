@@ -20,7 +20,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Child, ROOT, envNumber, freePort, machine, require, round, sleep, waitHealthy, writeResult } from '../lib/harness.mjs';
+import { Child, ROOT, envNumber, freePort, machine, require, round, sleep, waitHealthy, writeResult, deleteKeysMatching } from '../lib/harness.mjs';
 
 const { Redis } = require('ioredis');
 
@@ -67,20 +67,13 @@ async function redisCpuSeconds(redis) {
   return get('used_cpu_user') + get('used_cpu_sys');
 }
 
-async function deleteKeys(redis, prefix) {
-  let cursor = '0';
-  let deleted = 0;
-  do {
-    const [next, batch] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-    cursor = next;
-    if (batch.length > 0) deleted += await redis.unlink(...batch);
-  } while (cursor !== '0');
-  return deleted;
+function deleteKeys(prefix) {
+  return deleteKeysMatching(REDIS_URL, `${prefix}:*`);
 }
 
 async function cleanup(redis) {
   await Promise.all(children.map((c) => c.stop()));
-  for (const p of prefixes) await deleteKeys(redis, p).catch(() => 0);
+  for (const p of prefixes) await deleteKeys(p).catch(() => 0);
 }
 
 async function runWith(redis, workers) {

@@ -19,9 +19,8 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { Child, ROOT, envNumber, freePort, load, machine, require, round, waitHealthy, writeResult } from '../lib/harness.mjs';
+import { Child, ROOT, envNumber, freePort, load, machine, require, round, waitHealthy, writeResult, deleteKeysMatching } from '../lib/harness.mjs';
 
-const { Redis } = require('ioredis');
 const { mintToken } = require('@agent-forge/auth');
 
 const NAME = 'status-endpoint';
@@ -38,20 +37,8 @@ const START_BODY = {
 const children = [];
 let cleaning = null;
 
-async function deleteKeys() {
-  const redis = new Redis(REDIS_URL, { connectionName: 'bench-cleanup', maxRetriesPerRequest: 1 });
-  let deleted = 0;
-  try {
-    let cursor = '0';
-    do {
-      const [next, batch] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
-      cursor = next;
-      if (batch.length > 0) deleted += await redis.unlink(...batch);
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
-  return deleted;
+function deleteKeys() {
+  return deleteKeysMatching(REDIS_URL, `${prefix}:*`);
 }
 
 function cleanup() {
