@@ -531,4 +531,38 @@ describeBrowser(`dashboard in Chromium (${CHROMIUM})`, () => {
     await client.control(id, 'cancel', { force: true });
     await page.locator('[data-testid=session-status][data-status=cancelled]').waitFor();
   }, 60_000);
+  it('the /ws/client page connects, resumes after a disconnect from its last event id, and counts every event once', async () => {
+    const { session_id: id } = await client.start({ phases: ['cognate', 'evomerge'], config: dryRun(30, 50) });
+    const steady: LiveEvent[] = [];
+    const live = client.live('pipeline', { sessionId: id, lastEventId: '0-0' });
+    live.on('event', (e) => steady.push(e));
+
+    await page.goto(`${ux.entryUrl}/ws/client`);
+    await page.locator('#channel').selectOption('pipeline');
+    await page.locator('#session').fill(id);
+    if (ux.token) await page.locator('#token').fill(ux.token);
+    await page.locator('#last').fill('0-0'); // from the start of the retained history
+    await page.locator('#resume').click();
+    await page.locator('#state', { hasText: /^connected$/ }).waitFor();
+    const total = async (): Promise<number> => Number(await page.locator('#total').textContent());
+    await waitFor(total, (n) => n >= 8, 15_000, 'events on the page');
+    await page.locator('#disconnect').click();
+    await page.locator('#state', { hasText: /^disconnected$/ }).waitFor();
+    await page.waitForTimeout(600); // events go on meanwhile
+    await page.locator('#resume').click();
+
+    await waitFor(() => client.status(id), (s) => s.status === 'completed', 20_000, 'completed');
+    const lastId = await waitFor(async () => steady.at(-1)?.event_id, (v) => typeof v === 'string' && steady.some((e) => e.event_type === 'pipeline_progress' && e.data.status === 'completed'), 5_000, 'steady socket saw the end');
+    await waitFor(() => page.locator('#last').inputValue(), (v) => v === lastId, 5_000, 'page caught up');
+    live.close();
+
+    const expected: Record<string, number> = {};
+    for (const e of steady) expected[e.event_type] = (expected[e.event_type] ?? 0) + 1;
+    const shown: Record<string, number> = {};
+    for (const cell of await page.locator('#counts td[data-type]').all()) shown[(await cell.getAttribute('data-type'))!] = Number(await cell.textContent());
+    expect(shown).toEqual(expected);
+    expect(await total()).toBe(steady.length);
+    expect(await page.locator('#duplicates').textContent()).toBe('0');
+    expect(await page.locator('#gaps').textContent()).toBe('0');
+  }, 60_000);
 });
