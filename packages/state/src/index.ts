@@ -7,5 +7,6 @@ export * from './checkpoint-store';
 export * from './preset-store';
 export * from './api-key-store';
 export * from './audit-store';
+export * from './connection-quota';
 export * from './views';
 export * from './test-support';

@@ -107,6 +107,14 @@ export class Keys {
   apiKeys(): string {
     return `${this.prefix}:{apikeys}`;
   }
+  /**
+   * One tenant's open WebSocket connections across every realtime replica: a sorted set of
+   * `<replica>/<connection>` members scored by lease expiry (ms), so a dead replica's entries
+   * lapse by themselves.
+   */
+  tenantConnections(tenant: string): string {
+    return `${this.t(tenant)}:ws-connections`;
+  }
   /** Key prefix of one rate-limit budget (rate-limiter-flexible appends the limited key). */
   rateLimit(budget: string): string {
     return `${this.prefix}:ratelimit:${budget}`;

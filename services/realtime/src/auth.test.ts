@@ -140,3 +140,28 @@ describe('per-tenant delivery', () => {
     await h.closeClients();
   });
 });
+
+describe('connections per tenant, across replicas', () => {
+  it('the one over WS_MAX_CONNECTIONS_PER_TENANT on either replica is closed with 4429; other tenants and freed slots are unaffected', async () => {
+    const a = await h.startServer({ WS_MAX_CONNECTIONS_PER_TENANT: 2 }, 'rt-auth-quota-a');
+    const b = await h.startServer({ WS_MAX_CONNECTIONS_PER_TENANT: 2 }, 'rt-auth-quota-b');
+    const first = await h.open(a.ws, `/ws/pipeline?token=${token('acme')}`);
+    await h.open(b.ws, `/ws/pipeline?token=${token('acme')}`);
+    const overA = await h.open(a.ws, `/ws/pipeline?token=${token('acme')}`);
+    const overB = await h.open(b.ws, `/ws/pipeline?token=${token('acme')}`);
+    expect(await overA.closed).toEqual({ code: 4429, reason: 'too many connections for this tenant' });
+    expect(await overB.closed).toEqual({ code: 4429, reason: 'too many connections for this tenant' });
+    // Another tenant has its own budget.
+    const globex = await h.open(b.ws, `/ws/pipeline?token=${token('globex')}`);
+    globex.send(JSON.stringify({ type: 'ping' }));
+    await globex.waitFor((f) => f.type === 'pong');
+    // Closing one frees its slot, on whichever replica the next client lands.
+    await first.close();
+    await eventually(async () => (await redis.zcard(keys.tenantConnections('acme'))) === 1, 3_000, 'lease released');
+    const again = await h.open(b.ws, `/ws/pipeline?token=${token('acme')}`);
+    again.send(JSON.stringify({ type: 'ping' }));
+    await again.waitFor((f) => f.type === 'pong');
+    await h.closeClients();
+    await eventually(async () => (await redis.zcard(keys.tenantConnections('acme'))) === 0, 3_000, 'every lease released');
+  });
+});

@@ -37,6 +37,16 @@ export const RealtimeEnv = z.object({
    */
   WS_MAX_CONNECTIONS_PER_IP: z.coerce.number().int().min(1).max(1_000_000).default(1_000),
   /**
+   * Open sockets per tenant across ALL realtime replicas (leases in Redis). The next one is
+   * accepted and closed at once with 4429 "too many connections for this tenant".
+   */
+  WS_MAX_CONNECTIONS_PER_TENANT: z.coerce.number().int().min(1).max(10_000_000).default(10_000),
+  /**
+   * How long a replica's count of a connection lasts without renewal (it renews every third of
+   * this): after a replica dies, its connections stop counting against their tenants this late.
+   */
+  WS_CONNECTION_LEASE_MS: intervalMs(1_000, 3_600_000, 60_000),
+  /**
    * Inbound frames a socket may send per second. Past it the frame is dropped with an `error`
    * event RATE_LIMITED; at twice the rate within the same second the socket is closed with 4429.
    */
@@ -64,6 +74,8 @@ export type RealtimeServerConfig = Pick<
   | 'WS_MAX_BUFFERED_BYTES'
   | 'WS_MAX_BUFFERED_MESSAGES'
   | 'WS_MAX_CONNECTIONS_PER_IP'
+  | 'WS_MAX_CONNECTIONS_PER_TENANT'
+  | 'WS_CONNECTION_LEASE_MS'
   | 'WS_MAX_FRAMES_PER_SECOND'
   | 'CANARY_INTERVAL_MS'
 >;

@@ -1,4 +1,4 @@
-import { ALL_TENANTS, type TenantScope } from '@agent-forge/state';
+import { ALL_TENANTS, type ConnectionLease, type TenantScope } from '@agent-forge/state';
 import type { WsChannel } from '@agent-forge/contracts';
 import { WebSocket } from 'ws';
 import { wsFramesDropped } from './metrics';
@@ -78,6 +78,8 @@ export class Connection {
    * (ALL_TENANTS) for an admin or with AUTH_MODE=off. Set by the server right after the upgrade.
    */
   scope: TenantScope = ALL_TENANTS;
+  /** This socket's count against its tenant's connection limit (released on close). */
+  lease: ConnectionLease | null = null;
 
   constructor(
     readonly socket: WebSocket,

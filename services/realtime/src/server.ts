@@ -1,10 +1,11 @@
+import { randomBytes, randomUUID } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { ClientMessage, WsStatsResponse } from '@agent-forge/contracts';
 import type { Logger, Redis } from '@agent-forge/runtime';
-import { EventReader, SessionStore, type Keys, type TenantScope } from '@agent-forge/state';
+import { ConnectionQuota, EventReader, SessionStore, type Admission, type ConnectionLease, type Keys, type TenantScope } from '@agent-forge/state';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import type { RealtimeServerConfig } from './config';
 import { CLOSE_TOO_MANY, Connection, type DropHandler, type OutboundLimits } from './connection';
@@ -95,6 +96,9 @@ export function createRealtimeServer(deps: RealtimeServerDeps): RealtimeServer {
   });
   /** Open sockets per peer address (WS_MAX_CONNECTIONS_PER_IP). */
   const perIp = new Map<string, number>();
+  /** Open sockets per tenant across all replicas (WS_MAX_CONNECTIONS_PER_TENANT), leased in Redis. */
+  const quota = new ConnectionQuota(deps.redis, deps.keys, randomBytes(8).toString('hex'), config.WS_CONNECTION_LEASE_MS);
+  let leaseRenewal: NodeJS.Timeout | undefined;
   let closing = false;
   let heartbeat: NodeJS.Timeout | undefined;
   const ready = () => !closing && router.ready;
@@ -142,10 +146,41 @@ export function createRealtimeServer(deps: RealtimeServerDeps): RealtimeServer {
       return;
     }
     const scope = verdict.principal.scope;
-    wss.handleUpgrade(req, socket, head, (ws) => accept(ws, target, ip, scope));
+    const admission = await admitForTenant(verdict.principal.tenant);
+    if (socket.destroyed) {
+      if (admission?.admitted) releaseLease(admission.lease);
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      if (admission && !admission.admitted) {
+        ws.on('error', () => undefined);
+        logger.info({ tenant: verdict.principal.tenant, open: admission.open, ip }, 'websocket refused: tenant connection limit');
+        ws.close(CLOSE_TOO_MANY, 'too many connections for this tenant');
+        return;
+      }
+      accept(ws, target, ip, scope, admission?.lease ?? null);
+    });
   }
 
-  function accept(socket: WebSocket, target: AcceptedTarget, ip: string, scope: TenantScope): void {
+  /**
+   * A lease for one more connection of the tenant, or a refusal at the limit. When Redis cannot
+   * be asked, the connection is let in (null): readiness already reports the outage, and refusing
+   * every client would turn a Redis blip into an outage of the live view.
+   */
+  async function admitForTenant(tenant: string): Promise<Admission | null> {
+    try {
+      return await quota.admit(tenant, randomUUID(), config.WS_MAX_CONNECTIONS_PER_TENANT);
+    } catch (err) {
+      logger.warn({ err, tenant }, 'tenant connection quota unavailable; connection admitted uncounted');
+      return null;
+    }
+  }
+
+  function releaseLease(lease: ConnectionLease): void {
+    quota.release(lease).catch((err: unknown) => logger.warn({ err, tenant: lease.tenant }, 'could not release a connection lease; it lapses by itself'));
+  }
+
+  function accept(socket: WebSocket, target: AcceptedTarget, ip: string, scope: TenantScope, lease: ConnectionLease | null): void {
     const { channel, sessionId } = target;
     socket.on('error', (err: Error & { code?: string }) => {
       // ws reports protocol violations (e.g. WS_ERR_UNSUPPORTED_MESSAGE_LENGTH for oversize frames)
@@ -157,11 +192,13 @@ export function createRealtimeServer(deps: RealtimeServerDeps): RealtimeServer {
       // Closed right after the upgrade (not refused with 429) so that browsers, which cannot read
       // the status of a failed upgrade, see the reason in the close code.
       socket.close(CLOSE_TOO_MANY, 'too many connections');
+      if (lease) releaseLease(lease);
       return;
     }
     perIp.set(ip, open + 1);
     const connection = new Connection(socket, channel, sessionId, ip, limits, onDrop);
     connection.scope = scope;
+    connection.lease = lease;
     hub.add(connection);
     socket.on('pong', () => {
       connection.alive = true;
@@ -173,6 +210,7 @@ export function createRealtimeServer(deps: RealtimeServerDeps): RealtimeServer {
       const left = (perIp.get(ip) ?? 1) - 1;
       if (left > 0) perIp.set(ip, left);
       else perIp.delete(ip);
+      if (lease) releaseLease(lease);
     });
     logger.debug({ channel, session_id: sessionId, connections: hub.size }, 'websocket connected');
     if (sessionId !== null) {
@@ -268,6 +306,14 @@ export function createRealtimeServer(deps: RealtimeServerDeps): RealtimeServer {
     }
   }
 
+  /** Keep this replica's connections counted against their tenants (leases lapse otherwise). */
+  function renewLeases(): void {
+    const leases: ConnectionLease[] = [];
+    for (const connection of hub.connections()) if (connection.lease) leases.push(connection.lease);
+    if (leases.length === 0) return;
+    quota.renew(leases).catch((err: unknown) => logger.warn({ err, leases: leases.length }, 'could not renew connection leases'));
+  }
+
   async function listen(port: number, host: string): Promise<AddressInfo> {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -279,6 +325,7 @@ export function createRealtimeServer(deps: RealtimeServerDeps): RealtimeServer {
     // Host metrics and heartbeats need no Redis: start them before (possibly) waiting for it.
     ticker.start();
     heartbeat = setInterval(beat, config.WS_HEARTBEAT_MS);
+    leaseRenewal = setInterval(renewLeases, Math.floor(config.WS_CONNECTION_LEASE_MS / 3));
     await router.start();
     const address = server.address() as AddressInfo;
     logger.info({ host: address.address, port: address.port }, 'realtime listening');
@@ -290,6 +337,7 @@ export function createRealtimeServer(deps: RealtimeServerDeps): RealtimeServer {
     closing = true;
     ticker.stop();
     clearInterval(heartbeat);
+    clearInterval(leaseRenewal);
     const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
     await closeSockets([...hub.connections()].map((c) => c.socket));
     server.closeAllConnections();
