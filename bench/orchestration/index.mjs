@@ -104,7 +104,7 @@ async function ourPath(concurrency, label, executors = []) {
       const sessionId = randomUUID();
       done.set(sessionId, resolve);
       void (async () => {
-        await store.create({ sessionId, phases, config: contracts.pipelineConfigSchema(phases).parse(config), enableMonitoring: true, enableCheckpoints, topology: 'hierarchical', maxAgents: 10, preset: null });
+        await store.create({ sessionId, tenant: 'default', phases, config: contracts.pipelineConfigSchema(phases).parse(config), enableMonitoring: true, enableCheckpoints, topology: 'hierarchical', maxAgents: 10, preset: null });
         await queues.enqueue({ sessionId, phase: phases[0], runGen: 1 });
       })();
       return sessionId;
@@ -113,7 +113,7 @@ async function ourPath(concurrency, label, executors = []) {
     const sessionId = randomUUID();
     const finished = new Promise((resolve) => done.set(sessionId, resolve));
     const created = (async () => {
-      await store.create({ sessionId, phases, config: contracts.pipelineConfigSchema(phases).parse(config), enableMonitoring: true, enableCheckpoints, topology: 'hierarchical', maxAgents: 10, preset: null });
+      await store.create({ sessionId, tenant: 'default', phases, config: contracts.pipelineConfigSchema(phases).parse(config), enableMonitoring: true, enableCheckpoints, topology: 'hierarchical', maxAgents: 10, preset: null });
       await queues.enqueue({ sessionId, phase: phases[0], runGen: 1 });
     })();
     return { sessionId, created, finished };

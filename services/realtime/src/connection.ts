@@ -43,6 +43,32 @@ const RESUME_SHARE = 0.5;
 
 export type InboundVerdict = 'ok' | 'warn' | 'drop' | 'close';
 
+/**
+ * A frame's payload: fan-out encodes an event once (a Buffer shared by every socket it goes to);
+ * direct answers and replayed events are per-socket strings.
+ */
+export type Frame = string | Buffer;
+
+/** The TCP/TLS socket under a WebSocket: corked while a tick's frames are written to it. */
+export interface Corkable {
+  cork(): void;
+  uncork(): void;
+}
+
+/** Every frame is text (JSON), also when the payload is a pre-encoded Buffer. */
+const TEXT_FRAME = { binary: false } as const;
+
+/**
+ * Sockets corked during this tick, uncorked together once it is over: when several events reach
+ * a socket in one tick (a burst, a backlog), they leave in one writev instead of one syscall each.
+ */
+let corked: Connection[] = [];
+function uncorkAll(): void {
+  const batch = corked;
+  corked = [];
+  for (const connection of batch) connection.uncork();
+}
+
 export type DropHandler = (connection: Connection, code: number, reason: string) => void;
 
 /**
@@ -63,10 +89,11 @@ export class Connection {
   lastId: StreamId | null = null;
   private syncing = false;
   private syncGen = 0;
-  private pending: Array<{ frame: string; id: StreamId; coalesce: boolean }> = [];
+  private pending: Array<{ frame: Frame; id: StreamId; coalesce: boolean }> = [];
   private pendingBytes = 0;
   private inflight = 0;
-  private held: string | null = null;
+  private held: Frame | null = null;
+  private isCorked = false;
   private dropped = false;
   private roomWaiters: Array<() => void> = [];
   private windowStart = 0;
@@ -90,6 +117,8 @@ export class Connection {
     readonly ip: string,
     private readonly limits: OutboundLimits,
     private readonly onDrop: DropHandler = () => undefined,
+    /** The socket under the WebSocket, to batch a tick's writes; without it every frame is written alone. */
+    private readonly transport: Corkable | null = null,
   ) {}
 
   /** Open and not being dropped: frames may be written. */
@@ -110,7 +139,7 @@ export class Connection {
    * A live frame for this socket. Returns true when it was written, held or queued.
    * Session-filtered sockets drop copies they already have (id at or below `lastId`).
    */
-  deliver(frame: string, meta: FrameMeta): boolean {
+  deliver(frame: Frame, meta: FrameMeta): boolean {
     if (!this.open) return false;
     if (this.syncing) {
       // Periodic frames (no id) are skipped: the snapshot comes first; the next tick brings a fresh one.
@@ -221,7 +250,7 @@ export class Connection {
     this.wakeWaiters();
   }
 
-  private write(frame: string, coalesce: boolean): boolean {
+  private write(frame: Frame, coalesce: boolean): boolean {
     if (coalesce) {
       if (this.congested(SLOW_SHARE)) {
         if (this.held !== null) wsFramesDropped().inc({ channel: this.channel, reason: 'coalesced' });
@@ -252,9 +281,22 @@ export class Connection {
     );
   }
 
-  private rawSend(frame: string): void {
+  private rawSend(frame: Frame): void {
     this.inflight++;
-    this.socket.send(frame, this.onFlushed);
+    if (this.transport !== null && !this.isCorked) {
+      this.transport.cork();
+      this.isCorked = true;
+      if (corked.length === 0) setImmediate(uncorkAll);
+      corked.push(this);
+    }
+    this.socket.send(frame, TEXT_FRAME, this.onFlushed);
+  }
+
+  /** End of the tick: what was written to this socket goes out (in one writev when there were several). */
+  uncork(): void {
+    if (!this.isCorked) return;
+    this.isCorked = false;
+    this.transport?.uncork();
   }
 
   /** ws runs this once the frame was handed to the kernel (or the socket failed). */

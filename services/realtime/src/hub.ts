@@ -1,7 +1,7 @@
 import { WS_CHANNELS, type WsChannel, type WsStatsResponse } from '@agent-forge/contracts';
 import type { Logger } from '@agent-forge/runtime';
 import { ALL_TENANTS, type TenantScope } from '@agent-forge/state';
-import { PLAIN_FRAME, type Connection, type FrameMeta } from './connection';
+import { PLAIN_FRAME, type Connection, type Frame, type FrameMeta } from './connection';
 
 export type { Connection } from './connection';
 
@@ -76,10 +76,11 @@ export class ConnectionHub {
   /**
    * An event of `sessionId` (null: no session) owned by `tenant` (null: unknown — then only sockets
    * that see every tenant get it): that tenant's and the all-tenant unfiltered sockets, plus that
-   * session's sockets of a matching scope. `frame` is serialized once by the caller; every socket
-   * gets the very same string. Cost: O(matching sockets).
+   * session's sockets of a matching scope. `frame` is serialized once by the caller and encoded
+   * once here; every socket gets the very same bytes. Cost: O(matching sockets).
    */
-  fanOut(channels: readonly WsChannel[], sessionId: string | null, frame: string, meta: FrameMeta = PLAIN_FRAME, tenant: string | null = null): number {
+  fanOut(channels: readonly WsChannel[], sessionId: string | null, text: string, meta: FrameMeta = PLAIN_FRAME, tenant: string | null = null): number {
+    const frame = Buffer.from(text);
     let sent = this.sendUnfilteredScope(channels, ALL_TENANTS, frame, meta);
     if (tenant !== null && tenant !== ALL_TENANTS) sent += this.sendUnfilteredScope(channels, tenant, frame, meta);
     if (sessionId !== null) sent += this.sendToSession(channels, sessionId, frame, meta, tenant);
@@ -87,7 +88,8 @@ export class ConnectionHub {
   }
 
   /** Every unfiltered socket, whatever its tenant (host-wide frames only: they carry no tenant's data). */
-  sendUnfiltered(channels: readonly WsChannel[], frame: string, meta: FrameMeta = PLAIN_FRAME): number {
+  sendUnfiltered(channels: readonly WsChannel[], text: Frame, meta: FrameMeta = PLAIN_FRAME): number {
+    const frame = encoded(text);
     let sent = 0;
     for (const channel of channels) {
       for (const set of this.channelIndex(channel).unfiltered.values()) for (const connection of set) if (this.send(connection, frame, meta)) sent++;
@@ -96,7 +98,8 @@ export class ConnectionHub {
   }
 
   /** The unfiltered sockets of exactly this scope (one tenant, or ALL_TENANTS). */
-  sendUnfilteredScope(channels: readonly WsChannel[], scope: TenantScope, frame: string, meta: FrameMeta = PLAIN_FRAME): number {
+  sendUnfilteredScope(channels: readonly WsChannel[], scope: TenantScope, text: Frame, meta: FrameMeta = PLAIN_FRAME): number {
+    const frame = encoded(text);
     let sent = 0;
     for (const channel of channels) {
       const set = this.channelIndex(channel).unfiltered.get(scope);
@@ -110,7 +113,8 @@ export class ConnectionHub {
    * covers that tenant: the upgrade already refused other tenants' sessions, and this also holds
    * for a socket that subscribed to an id before another tenant created that session.
    */
-  sendToSession(channels: readonly WsChannel[], sessionId: string, frame: string, meta: FrameMeta = PLAIN_FRAME, tenant?: string | null): number {
+  sendToSession(channels: readonly WsChannel[], sessionId: string, text: Frame, meta: FrameMeta = PLAIN_FRAME, tenant?: string | null): number {
+    const frame = encoded(text);
     let sent = 0;
     for (const channel of channels) {
       const set = this.channelIndex(channel).bySession.get(sessionId);
@@ -175,7 +179,7 @@ export class ConnectionHub {
   }
 
   /** The connection applies its own bounds (slow consumers are closed with 4408 there). */
-  private send(connection: Connection, frame: string, meta: FrameMeta): boolean {
+  private send(connection: Connection, frame: Buffer, meta: FrameMeta): boolean {
     if (!connection.deliver(frame, meta)) return false;
     this.framesSent++;
     return true;
@@ -186,4 +190,9 @@ export class ConnectionHub {
     if (!idx) throw new Error(`unknown channel ${channel}`);
     return idx;
   }
+}
+
+/** UTF-8 once for all the sockets a frame goes to (ws would encode a string again for each). */
+function encoded(frame: Frame): Buffer {
+  return typeof frame === 'string' ? Buffer.from(frame) : frame;
 }

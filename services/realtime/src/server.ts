@@ -158,7 +158,7 @@ export function createRealtimeServer(deps: RealtimeServerDeps): RealtimeServer {
         ws.close(CLOSE_TOO_MANY, 'too many connections for this tenant');
         return;
       }
-      accept(ws, target, ip, scope, admission?.lease ?? null);
+      accept(ws, target, ip, scope, admission?.lease ?? null, socket);
     });
   }
 
@@ -180,7 +180,7 @@ export function createRealtimeServer(deps: RealtimeServerDeps): RealtimeServer {
     quota.release(lease).catch((err: unknown) => logger.warn({ err, tenant: lease.tenant }, 'could not release a connection lease; it lapses by itself'));
   }
 
-  function accept(socket: WebSocket, target: AcceptedTarget, ip: string, scope: TenantScope, lease: ConnectionLease | null): void {
+  function accept(socket: WebSocket, target: AcceptedTarget, ip: string, scope: TenantScope, lease: ConnectionLease | null, transport: Duplex): void {
     const { channel, sessionId } = target;
     socket.on('error', (err: Error & { code?: string }) => {
       // ws reports protocol violations (e.g. WS_ERR_UNSUPPORTED_MESSAGE_LENGTH for oversize frames)
@@ -196,7 +196,7 @@ export function createRealtimeServer(deps: RealtimeServerDeps): RealtimeServer {
       return;
     }
     perIp.set(ip, open + 1);
-    const connection = new Connection(socket, channel, sessionId, ip, limits, onDrop);
+    const connection = new Connection(socket, channel, sessionId, ip, limits, onDrop, transport);
     connection.scope = scope;
     connection.lease = lease;
     hub.add(connection);

@@ -107,9 +107,13 @@ function fakeSocket(bufferedAmount = 0) {
     readyState: WebSocket.OPEN as number,
     bufferedAmount,
     sent: [] as string[],
+    /** The payload objects as given to ws (a fan-out shares one Buffer between sockets). */
+    payloads: [] as Array<string | Buffer>,
     callbacks: [] as Array<() => void>,
-    send: jest.fn((frame: string, cb: () => void) => {
-      socket.sent.push(frame);
+    send: jest.fn((frame: string | Buffer, options: { binary?: boolean }, cb: () => void) => {
+      if (options.binary !== false) throw new Error('every frame must go out as a text frame');
+      socket.payloads.push(frame);
+      socket.sent.push(frame.toString());
       socket.callbacks.push(cb);
     }),
     close: jest.fn((code: number) => {
@@ -164,6 +168,7 @@ describe('ConnectionHub', () => {
     expect(hub.fanOut(['pipeline', 'tasks', 'dashboard'], 's1', 'frame')).toBe(2);
     expect(all.send).toHaveBeenCalledTimes(1);
     expect(mine.sent).toEqual(['frame']);
+    expect(mine.payloads[0]).toBe(all.payloads[0]); // encoded once, the same bytes for every socket
     expect(other.send).not.toHaveBeenCalled();
     expect(wrongChannel.send).not.toHaveBeenCalled();
   });
@@ -203,6 +208,21 @@ describe('Connection: send buffer bounds', () => {
     expect(c.unflushed).toBe(limits.maxBufferedMessages);
     expect(c.deliver('one too many', PLAIN_FRAME)).toBe(false);
     expect(socket.closeCode).toBe(CLOSE_SLOW_CONSUMER);
+  });
+
+  test("a tick's frames to one socket are written corked and leave together once the tick is over", async () => {
+    const socket = fakeSocket();
+    const transport = { corks: 0, uncorks: 0, cork: () => void transport.corks++, uncork: () => void transport.uncorks++ };
+    const c = new Connection(socket as unknown as WebSocket, 'agents', null, '127.0.0.1', limits, undefined, transport);
+    for (let i = 0; i < 5; i++) c.deliver(`f${i}`, PLAIN_FRAME);
+    expect(socket.sent).toEqual(['f0', 'f1', 'f2', 'f3', 'f4']);
+    expect(transport).toMatchObject({ corks: 1, uncorks: 0 });
+    await new Promise((r) => setImmediate(r));
+    expect(transport).toMatchObject({ corks: 1, uncorks: 1 });
+    c.deliver('next tick', PLAIN_FRAME);
+    expect(transport).toMatchObject({ corks: 2, uncorks: 1 });
+    await new Promise((r) => setImmediate(r));
+    expect(transport).toMatchObject({ corks: 2, uncorks: 2 });
   });
 
   test('a flushed socket takes more', () => {
