@@ -1,8 +1,9 @@
 import { performance } from 'node:perf_hooks';
+import { setImmediate as yieldNow } from 'node:timers/promises';
 import type { ArtifactRef } from '@agent-forge/contracts';
 import type { ArtifactStore } from '@agent-forge/engine';
-import type { Examples } from '../data/datasets';
-import { evaluate } from '../model/evaluate';
+import { capEvenly, type Examples } from '../data/datasets';
+import { evaluate, evaluateAsync } from '../model/evaluate';
 import type { Model } from '../model/model';
 import { decodeModel, type DecodedModel } from '../model/serialize';
 import { auditSet } from './audit-data';
@@ -39,6 +40,8 @@ export interface TheaterEvidence {
 }
 
 const TIMED_PASSES = 3;
+/** Examples per timed pass: enough for a stable figure, short enough not to hold the event loop. */
+const TIMED_EXAMPLES = 512;
 
 async function load(store: ArtifactStore, ref: ArtifactRef | undefined): Promise<LoadedModel | null> {
   if (!ref) return null;
@@ -55,16 +58,22 @@ async function load(store: ArtifactStore, ref: ArtifactRef | undefined): Promise
   }
 }
 
-/** Loss and accuracy on the audit split, and the fastest of a few timed inference passes. */
-export function auditEvaluate(model: Model, ex: Examples): AuditEvaluation {
-  const e = evaluate(model, ex);
+/**
+ * Loss and accuracy on the audit split, and the fastest of a few timed inference passes. The
+ * judging runs on the worker's event loop (after the phase's own thread is done), so it yields
+ * between chunks: job locks keep renewing and control messages keep arriving meanwhile.
+ */
+export async function auditEvaluate(model: Model, ex: Examples): Promise<AuditEvaluation> {
+  const e = await evaluateAsync(model, ex, () => yieldNow());
+  const timed = capEvenly(ex, TIMED_EXAMPLES);
   let best = Infinity;
   for (let i = 0; i < TIMED_PASSES; i++) {
+    await yieldNow();
     const t0 = performance.now();
-    evaluate(model, ex);
+    evaluate(model, timed);
     best = Math.min(best, performance.now() - t0);
   }
-  return { examples: ex.count, loss: e.loss, perplexity: e.perplexity, accuracy: e.accuracy, inference_ms_per_1k: (best * 1000) / Math.max(1, ex.count) };
+  return { examples: ex.count, loss: e.loss, perplexity: e.perplexity, accuracy: e.accuracy, inference_ms_per_1k: (best * 1000) / Math.max(1, timed.count) };
 }
 
 /**
@@ -74,6 +83,6 @@ export function auditEvaluate(model: Model, ex: Examples): AuditEvaluation {
 export async function gatherEvidence(args: { store: ArtifactStore; input?: ArtifactRef | undefined; output?: ArtifactRef | undefined; seed: number; scale: number }): Promise<TheaterEvidence> {
   const output = await load(args.store, args.output);
   const input = await load(args.store, args.input);
-  const judge = (m: LoadedModel | null) => (m?.decoded && m.decoded.model.allFinite() ? auditEvaluate(m.decoded.model, auditSet(args.seed, args.scale, m.decoded.model.arch.context)) : null);
-  return { output, input, outputEval: judge(output), inputEval: judge(input) };
+  const judge = async (m: LoadedModel | null) => (m?.decoded && m.decoded.model.allFinite() ? auditEvaluate(m.decoded.model, auditSet(args.seed, args.scale, m.decoded.model.arch.context)) : null);
+  return { output, input, outputEval: await judge(output), inputEval: await judge(input) };
 }
