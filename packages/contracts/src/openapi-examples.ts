@@ -132,7 +132,7 @@ const theaterExample = {
     evidence: { phase: 'cognate', output_audit: { examples: 3954, loss: 1.504503, perplexity: 4.501915, accuracy: 0.567274, inference_ms_per_1k: 34.985 }, input_audit: null },
     thresholds: { accuracy_tolerance: 0.05, loss_tolerance: 0.15, min_weight_change: 0.001, size_tolerance: 0.01, sparsity_tolerance: 0.02, speedup_tolerance: 2, theater_score: 0.3 },
   },
-  recommendations: ['performance_theater had nothing to measure: report its metrics and write a forge model artifact so the engine can check them.'],
+  recommendations: ['performance_theater checked nothing: the phase claimed no sizes, compression ratios, sparsity or speed-ups.'],
 };
 
 const gatesExample = {

@@ -3,14 +3,16 @@ import { DEFAULT_THEATER_TOLERANCES } from './theater/tolerances';
 
 /**
  * The quality-gate catalogue: per phase, gates with thresholds on measured metrics. Pure: it
- * takes a phase's metrics (and, for Integrity, evidence the engine measured) and returns results
+ * takes a phase's metrics (and, for Integrity and Theater Elimination, evidence the engine
+ * measured: checksums, finite weights, the theater detection) and returns results
  * in the contract's `gate_results` shape. `score` = fraction of the gate's checks that passed;
  * a gate passes when all its checks pass (`threshold` = 1). A metric that is missing or not a
  * finite number fails its check (value `null`): nothing is assumed.
  *
  * Default thresholds are calibrated so the built-in phases at their default config pass on the
  * shipped data (see bench/run-pipeline.mjs --gates); failing one means something went wrong.
- * Overrides: `config.quality_gates.<gate_id>.<check metric> = number | boolean`.
+ * Overrides: `config.quality_gates.<gate_id>.<check metric> = number | boolean`; the theater
+ * detection's tolerances sit next to its threshold in `config.quality_gates.theater_elimination`.
  */
 
 export type Op = '>=' | '<=' | '>' | '<' | '==';

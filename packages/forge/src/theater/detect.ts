@@ -36,6 +36,13 @@ const ADVICE: Record<(typeof INDICATORS)[number], string> = {
   performance_theater: 'Report sizes, sparsity and speed-ups of the artifact actually written: the real artifact does not match them',
 };
 
+/** Said when an indicator had nothing to check: it lowers the confidence, it is no accusation. */
+const UNMEASURED: Record<(typeof INDICATORS)[number], string> = {
+  fake_metrics: 'fake_metrics checked nothing: no output model the engine could evaluate, or no quality claims (accuracy, loss, perplexity, fitness) to compare.',
+  shallow_implementation: 'shallow_implementation checked nothing.',
+  performance_theater: 'performance_theater checked nothing: the phase claimed no sizes, compression ratios, sparsity or speed-ups.',
+};
+
 function modelSummary(m: LoadedModel | null) {
   if (!m) return null;
   return { uri: m.ref.uri, sha256: m.sha256, bytes: m.bytes, decoded: m.decoded !== null, ...(m.error ? { error: m.error } : {}), ...(m.decoded ? { arch: m.decoded.model.arch, parameters: m.decoded.model.paramCount() } : {}) };
@@ -59,7 +66,7 @@ export function judgeTheater(phase: PipelinePhase, metrics: Record<string, unkno
     const failed = reports[k].checks.filter((c) => !c.passed);
     if (failed.length) recommendations.push(`${ADVICE[k]} (${failed.map((c) => c.check).join('; ')}).`);
   }
-  for (const k of INDICATORS) if (!reports[k].measured) recommendations.push(`${k} had nothing to measure: report its metrics and write a forge model artifact so the engine can check them.`);
+  for (const k of INDICATORS) if (!reports[k].measured) recommendations.push(UNMEASURED[k]);
   return {
     theater_detected: score > t.theater_score,
     confidence: round(measured / INDICATORS.length, 4),
