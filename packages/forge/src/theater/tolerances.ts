@@ -11,8 +11,8 @@
  * - improvements: claimed gains were at most 0.007 nats above the measured one (evomerge);
  * - cross-checked at seed 42 (scale 1), seed 7 (scale 0.5) and scale 2 (cognate → evomerge →
  *   bitnet → compression): every claim again worse than measured (loss by 0.09–0.37 nats), claimed
- *   gains at most 0.059 nats (compression, seed 42) or 0.014 accuracy (bitnet, scale 2) above the measured ones, all
- *   scores 0;
+ *   gains at most 0.059 nats (compression, seed 42) or 0.014 accuracy (bitnet, scale 2) above
+ *   the measured ones, all scores 0;
  * - relative weight change: smallest 0.05 (evomerge), then 0.26 (training); quietstar and adas
  *   change the architecture. 0.001 is 50× below the smallest honest change;
  * - sizes, ratios and sparsity: exact (the forge reports the real bytes); 1 % covers rounding;
