@@ -1,4 +1,4 @@
-import type { PipelinePhase, TheaterDetection } from '@agent-forge/contracts';
+import type { ArtifactRef, PipelinePhase, TheaterDetection } from '@agent-forge/contracts';
 import type { FsArtifactStore, PreviousPhase } from '@agent-forge/engine';
 import { FORGE_PHASES } from '../executor';
 import { decodeModel, encodeModel } from '../model/serialize';
@@ -24,7 +24,7 @@ afterAll(() => cleanup());
 const indicator = (d: TheaterDetection, k: string) => (d.indicators as Record<string, IndicatorReport>)[k]!;
 const check = (d: TheaterDetection, k: string, name: string) => indicator(d, k).checks.find((c) => c.check === name);
 
-async function detect(phase: PipelinePhase, metrics: Record<string, unknown>, output: Record<string, import('@agent-forge/contracts').ArtifactRef>, previous: PreviousPhase | null = fixture, overrides?: Record<string, unknown>) {
+async function detect(phase: PipelinePhase, metrics: Record<string, unknown>, output: Record<string, ArtifactRef>, previous: PreviousPhase | null = fixture, overrides?: Record<string, unknown>) {
   return detectTheater({ phase, metrics, inputModel: previous?.artifacts.model, outputArtifacts: output, store, seed: 1337, scale: 1, overrides });
 }
 
@@ -102,7 +102,7 @@ it('perfect scores are flagged as not measured', async () => {
 });
 
 describe('performance theater: bitnet compression claims against the real artifact', () => {
-  let honest: { metrics: Record<string, unknown>; artifacts: Record<string, import('@agent-forge/contracts').ArtifactRef> };
+  let honest: { metrics: Record<string, unknown>; artifacts: Record<string, ArtifactRef> };
   beforeAll(async () => {
     const r = await runBitnet(makeTestContext({ phase: 'bitnet', config: { group_size: 32, calibration_samples: 64 }, store, previous: fixture, sessionId: 'perf' }).ctx);
     honest = { metrics: r.metrics, artifacts: r.artifacts! };
