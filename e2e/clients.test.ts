@@ -477,10 +477,12 @@ describeBrowser(`dashboard in Chromium (${CHROMIUM})`, () => {
     await page.locator('[data-testid=session-status][data-status=completed]').waitFor();
     expect((await status()).status).toBe('completed');
 
-    // Timeline, gates (theater verdict not evaluated yet), charts and the event log are filled.
+    // Timeline, gates (the theater verdict: the forge's phases are genuine; dry-run is not judged), charts and the event log are filled.
     await page.locator('[data-testid=phase-evomerge][data-status=completed]').waitFor();
     await page.getByTestId('gates-evomerge').waitFor();
-    expect(await page.getByTestId('gates-cognate').getByTestId('theater').first().textContent()).toBe('not evaluated');
+    const verdict = await page.getByTestId('gates-cognate').getByTestId('theater').first().textContent();
+    if (FORGE) expect(verdict).toMatch(/^genuine \(score 0\.00, confidence \d\.\d\d\)$/);
+    else expect(verdict).toBe('not evaluated');
     await page.getByTestId('chart-cpu').waitFor();
     expect(await page.getByTestId('event-log').locator('li').count()).toBeGreaterThan(5);
     await page.waitForTimeout(1_200); // let the charts take their last data

@@ -37,7 +37,9 @@ it('runs quick_test and full_pipeline to completion with measured metrics backed
 
   const gates = (await (await fetch(`${gateway.url}/api/v1/pipeline/quality-gates/${quick}?phase=evomerge`, { method: 'POST', headers: stack.headers() })).json()) as Record<string, any>;
   expect(gates).toMatchObject({ phase: 'evomerge', can_proceed: true, all_gates_passed: true });
-  expect(gates.gate_results.map((g: { gate_name: string }) => g.gate_name)).toEqual(expect.arrayContaining(['Evolutionary Merge', 'Integrity']));
+  expect(gates.gate_results.map((g: { gate_name: string }) => g.gate_name)).toEqual(expect.arrayContaining(['Evolutionary Merge', 'Integrity', 'Theater Elimination']));
+  // the engine re-measured the evomerge output itself and found the claims honest
+  expect(gates.theater_detection).toMatchObject({ theater_detected: false, theater_score: 0 });
 
   const f = await waitFor(() => status(full), (s) => s.status === 'completed' || s.status === 'failed', 240_000, 'full_pipeline');
   expect(f.status).toBe('completed');
@@ -52,6 +54,11 @@ it('runs quick_test and full_pipeline to completion with measured metrics backed
   }
   const bitnet = f.phase_metrics.find((m: { phase: string }) => m.phase === 'bitnet');
   expect(bitnet.custom_metrics.compressed_size_mb).toBeCloseTo(bitnet.artifacts.model.size_bytes / 2 ** 20, 6);
+  // every built-in phase at its default config passes theater detection (the demo must pass)
+  for (const m of f.phase_metrics) {
+    const g = (await (await fetch(`${gateway.url}/api/v1/pipeline/quality-gates/${full}?phase=${m.phase}`, { method: 'POST', headers: stack.headers() })).json()) as Record<string, any>;
+    expect({ phase: m.phase, detected: g.theater_detection?.theater_detected, score: g.theater_detection?.theater_score }).toEqual({ phase: m.phase, detected: false, score: 0 });
+  }
   const training = f.phase_metrics.find((m: { phase: string }) => m.phase === 'training');
   expect(training.custom_metrics.final_loss).toBeLessThan(training.custom_metrics.initial_loss);
 }, 300_000);

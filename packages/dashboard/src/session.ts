@@ -44,6 +44,16 @@ function describeEvent(e: LiveEvent): string {
   }
 }
 
+/** The theater verdict in one line: detected or not, score, confidence, and which indicators fired. */
+function theaterVerdict(t: NonNullable<QualityGateResponse['theater_detection']>): string {
+  const figures = `score ${t.theater_score.toFixed(2)}, confidence ${t.confidence.toFixed(2)}`;
+  if (!t.theater_detected) return `genuine (${figures})`;
+  const fired = Object.entries(t.indicators)
+    .filter(([, v]) => typeof v === 'object' && v !== null && (v as { fired?: unknown }).fired === true)
+    .map(([k]) => k.replace(/_/g, ' '));
+  return `theater suspected (${figures})${fired.length ? `: ${fired.join(', ')}` : ''}`;
+}
+
 /** One session, live: header, controls, phase timeline, charts, agents, gates, checkpoints, events. */
 export function sessionView(root: HTMLElement, sessionId: string): View {
   let disposed = false;
@@ -224,7 +234,7 @@ export function sessionView(root: HTMLElement, sessionId: string): View {
               ),
             ),
           ),
-          h('p', { class: 'small' }, 'Theater detection: ', theater === null ? h('span', { class: 'muted', 'data-testid': 'theater' }, 'not evaluated') : h('span', { 'data-testid': 'theater' }, theater.theater_detected ? `theater suspected (score ${theater.theater_score.toFixed(2)}, confidence ${theater.confidence.toFixed(2)})` : `genuine (confidence ${theater.confidence.toFixed(2)})`)),
+          h('p', { class: 'small' }, 'Theater detection: ', theater === null ? h('span', { class: 'muted', 'data-testid': 'theater' }, 'not evaluated') : h('span', { 'data-testid': 'theater' }, theaterVerdict(theater))),
           g.blocking_failures.length > 0 ? h('p', { class: 'form-error small' }, `blocking: ${g.blocking_failures.join(', ')}`) : null,
         );
       }),

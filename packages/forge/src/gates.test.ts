@@ -1,4 +1,4 @@
-import { PIPELINE_PHASES } from '@agent-forge/contracts';
+import { PIPELINE_PHASES, type TheaterDetection } from '@agent-forge/contracts';
 import { allGates, evaluateGates, gatesFor, REQUIRED_METRICS } from './gates';
 
 /** Metrics as the built-in phases report them at default config (values from a real run). */
@@ -35,15 +35,27 @@ const BREAK: Record<string, Record<string, unknown>> = {
   performance_validation: { validation_results: { accuracy_retained: 0.5 } },
 };
 
-const ok = { weights_finite: true, checksums_verified: true, reproducible: true };
+/** Detections as the engine reports them (the detection itself is tested in theater/). */
+const honest: TheaterDetection = { theater_detected: false, confidence: 0.6667, theater_score: 0, indicators: {}, recommendations: [] };
+const liar: TheaterDetection = {
+  theater_detected: true,
+  confidence: 0.6667,
+  theater_score: 0.6667,
+  indicators: {},
+  recommendations: ['Report the metrics the phase measured on its output model: the engine re-measured them on held-out data and they differ (final_accuracy vs re-measured accuracy).'],
+};
+const ok = { weights_finite: true, checksums_verified: true, reproducible: true, theater: honest };
 
 describe('quality gates', () => {
-  it('every phase has its own gates plus Integrity, and every gate has a failure case here', () => {
+  it('every phase has its own gates plus Integrity and Theater Elimination, and every gate has a failure case here', () => {
     for (const p of PIPELINE_PHASES) {
-      expect(gatesFor(p).length).toBeGreaterThanOrEqual(2);
-      expect(gatesFor(p).at(-1)!.gate_name).toBe('Integrity');
+      expect(gatesFor(p).length).toBeGreaterThanOrEqual(3);
+      expect(gatesFor(p).slice(-2).map((g) => [g.gate_name, g.blocking])).toEqual([
+        ['Integrity', true],
+        ['Theater Elimination', true],
+      ]);
     }
-    expect(allGates().filter((g) => g.id !== 'integrity').map((g) => g.id).sort()).toEqual(Object.keys(BREAK).sort());
+    expect(allGates().filter((g) => g.phase !== '*').map((g) => g.id).sort()).toEqual(Object.keys(BREAK).sort());
   });
 
   it.each(PIPELINE_PHASES)('%s: passes on default-run metrics', (phase) => {
@@ -85,6 +97,25 @@ describe('quality gates', () => {
     const { final_accuracy: _drop, ...incomplete } = PASSING.training!;
     expect(integrity(incomplete, ok).details.checks.find((c) => c.metric === 'metrics_complete')!.passed).toBe(false);
     expect(integrity({ ...PASSING.training!, final_loss: Number.NaN }, ok).passed).toBe(false);
+  });
+
+  it('Theater Elimination passes an honest detection and fails a detected one with its specific recommendations', () => {
+    const theater = (e: object, over = {}) => evaluateGates('training', PASSING.training!, { ...ok, ...e }, over).find((g) => g.gate_id === 'theater_elimination')!;
+    const pass = theater({ theater: honest });
+    expect(pass).toMatchObject({ gate_name: 'Theater Elimination', passed: true, blocking: true, score: 1, recommendations: [] });
+    expect(pass.details.checks).toEqual([{ metric: 'theater_score', value: 0, op: '<=', threshold: 0.3, passed: true }]);
+    expect(pass.details.theater_detection).toEqual(honest);
+    const fail = theater({ theater: liar });
+    expect(fail).toMatchObject({ passed: false, blocking: true, score: 0 });
+    expect(fail.details.checks[0]).toMatchObject({ metric: 'theater_score', value: 0.6667, passed: false });
+    expect(fail.details.theater_detection).toEqual(liar);
+    expect(fail.recommendations).toEqual([expect.stringMatching(/claims do not match/), liar.recommendations[0]]);
+    // a detection that did not run is a failure, not a pass
+    const missing = theater({ theater: undefined });
+    expect(missing.passed).toBe(false);
+    expect(missing.recommendations[0]).toMatch(/theater_score was not measured/);
+    // the threshold is overridable per pipeline
+    expect(theater({ theater: liar }, { theater_elimination: { theater_score: 0.7 } }).passed).toBe(true);
   });
 
   it('a missing metric fails its check as not measured; thresholds are overridable', () => {

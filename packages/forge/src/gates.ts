@@ -1,15 +1,18 @@
-import type { PipelinePhase } from '@agent-forge/contracts';
+import type { PipelinePhase, TheaterDetection } from '@agent-forge/contracts';
+import { DEFAULT_THEATER_TOLERANCES } from './theater/tolerances';
 
 /**
  * The quality-gate catalogue: per phase, gates with thresholds on measured metrics. Pure: it
- * takes a phase's metrics (and, for Integrity, evidence the engine measured) and returns results
+ * takes a phase's metrics (and, for Integrity and Theater Elimination, evidence the engine
+ * measured: checksums, finite weights, the theater detection) and returns results
  * in the contract's `gate_results` shape. `score` = fraction of the gate's checks that passed;
  * a gate passes when all its checks pass (`threshold` = 1). A metric that is missing or not a
  * finite number fails its check (value `null`): nothing is assumed.
  *
  * Default thresholds are calibrated so the built-in phases at their default config pass on the
  * shipped data (see bench/run-pipeline.mjs --gates); failing one means something went wrong.
- * Overrides: `config.quality_gates.<gate_id>.<check metric> = number | boolean`.
+ * Overrides: `config.quality_gates.<gate_id>.<check metric> = number | boolean`; the theater
+ * detection's tolerances sit next to its threshold in `config.quality_gates.theater_elimination`.
  */
 
 export type Op = '>=' | '<=' | '>' | '<' | '==';
@@ -20,7 +23,7 @@ export interface Check {
   op: Op;
   threshold: number | boolean;
   /** How the value is obtained from the metrics (default: `metrics[metric]`). */
-  value?: (m: Record<string, unknown>, evidence: IntegrityEvidence) => number | boolean | null;
+  value?: (m: Record<string, unknown>, evidence: GateEvidence) => number | boolean | null;
   recommendation: string;
 }
 
@@ -47,6 +50,12 @@ export interface IntegrityEvidence {
   reproducible?: boolean;
 }
 
+/** Everything the engine measured itself that the universal gates judge. */
+export interface GateEvidence extends IntegrityEvidence {
+  /** The theater detection on this phase (see `theater/detect.ts`); absent = it did not run. */
+  theater?: TheaterDetection;
+}
+
 export interface CheckResult {
   metric: string;
   value: number | boolean | null;
@@ -63,7 +72,7 @@ export interface GateResult {
   blocking: boolean;
   score: number;
   threshold: number;
-  details: { checks: CheckResult[]; description: string; not_run?: string[] };
+  details: { checks: CheckResult[]; description: string; not_run?: string[]; theater_detection?: TheaterDetection };
   recommendations: string[];
 }
 
@@ -248,13 +257,35 @@ const INTEGRITY: GateDefinition = {
   ],
 };
 
-/** The catalogue for a phase (its own gates, then Integrity). */
+/**
+ * Did the phase really do what it reports? The theater detection's score (mean of its three
+ * indicators, see theater/detect.ts) must not exceed the threshold; the detection itself is kept
+ * in the gate's details (`theater_detection`) so the API can serve it.
+ */
+const THEATER_ELIMINATION: GateDefinition = {
+  id: 'theater_elimination',
+  gate_name: 'Theater Elimination',
+  phase: '*',
+  blocking: true,
+  description: 'The phase’s claims hold up against the engine’s own re-measurement of its output model (fake metrics, shallow implementation, performance theater).',
+  checks: [
+    {
+      metric: 'theater_score',
+      op: '<=',
+      threshold: DEFAULT_THEATER_TOLERANCES.theater_score,
+      value: (_m, e) => e.theater?.theater_score ?? null,
+      recommendation: 'The phase’s claims do not match what the engine measured: see theater_detection.indicators for the claims that failed.',
+    },
+  ],
+};
+
+/** The catalogue for a phase (its own gates, then the universal Integrity and Theater Elimination). */
 export function gatesFor(phase: PipelinePhase): GateDefinition[] {
-  return [...PHASE_GATES.filter((g) => g.phase === phase), INTEGRITY];
+  return [...PHASE_GATES.filter((g) => g.phase === phase), INTEGRITY, THEATER_ELIMINATION];
 }
 
 export function allGates(): GateDefinition[] {
-  return [...PHASE_GATES, INTEGRITY];
+  return [...PHASE_GATES, INTEGRITY, THEATER_ELIMINATION];
 }
 
 function compare(v: number | boolean, op: Op, t: number | boolean): boolean {
@@ -276,7 +307,7 @@ function compare(v: number | boolean, op: Op, t: number | boolean): boolean {
 export type GateOverrides = Record<string, Record<string, number | boolean> | undefined>;
 
 /** Evaluate the phase's gates on its metrics; `overrides` is `config.quality_gates`. */
-export function evaluateGates(phase: PipelinePhase, metrics: Record<string, unknown>, evidence: IntegrityEvidence = {}, overrides: GateOverrides = {}): GateResult[] {
+export function evaluateGates(phase: PipelinePhase, metrics: Record<string, unknown>, evidence: GateEvidence = {}, overrides: GateOverrides = {}): GateResult[] {
   const complete = REQUIRED_METRICS[phase].every((k) => metrics[k] !== undefined && metrics[k] !== null && (typeof metrics[k] !== 'number' || Number.isFinite(metrics[k])));
   return gatesFor(phase).map((g) => {
     const over = overrides[g.id] ?? {};
@@ -294,6 +325,7 @@ export function evaluateGates(phase: PipelinePhase, metrics: Record<string, unkn
       return { metric: c.metric, value, op: c.op, threshold, passed: value !== null && compare(value, c.op, threshold) };
     });
     const passedN = checks.filter((c) => c.passed).length;
+    const theater = g.id === THEATER_ELIMINATION.id ? evidence.theater : undefined;
     return {
       gate_id: g.id,
       gate_name: g.gate_name,
@@ -306,8 +338,13 @@ export function evaluateGates(phase: PipelinePhase, metrics: Record<string, unkn
         checks,
         description: g.description,
         ...(active.length < g.checks.length ? { not_run: g.checks.filter((c) => !active.includes(c)).map((c) => c.metric) } : {}),
+        ...(theater ? { theater_detection: theater } : {}),
       },
-      recommendations: active.filter((_, i) => !checks[i]!.passed).map((c) => (checks.find((r) => r.metric === c.metric)!.value === null ? `${c.metric} was not measured. ${c.recommendation}` : c.recommendation)),
+      recommendations: [
+        ...active.filter((_, i) => !checks[i]!.passed).map((c) => (checks.find((r) => r.metric === c.metric)!.value === null ? `${c.metric} was not measured. ${c.recommendation}` : c.recommendation)),
+        // what exactly fired, when the gate failed on it
+        ...(theater && passedN < checks.length ? theater.recommendations : []),
+      ],
     };
   });
 }

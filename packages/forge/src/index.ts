@@ -8,6 +8,7 @@ export { validSet } from './phases/common';
 export { pairedTTest, meanCI } from './stats';
 export * from './gates';
 export * from './integrity';
+export * from './theater';
 export { COGNATE_DEFAULTS } from './phases/cognate';
 export { EVOMERGE_DEFAULTS } from './phases/evomerge';
 export { QUIETSTAR_DEFAULTS } from './phases/quietstar';

@@ -34,12 +34,19 @@ for i, p in ipairs(phases) do
   if p == phase then nextPhase = phases[i + 1] end
 end
 local total = totalProgress(phases, 0)
-local metrics = cjson.decode(metricsJson)
-emit(KEYS[2], channel, maxlen, {
+-- The metrics and gate results go into the event as the worker serialised them: a cjson
+-- decode/encode round trip would turn every empty array (a passing gate's recommendations, an
+-- indicator with no checks) into an object.
+local function splice(json, placeholder, raw)
+  local i, j = string.find(json, '"' .. placeholder .. '"', 1, true)
+  return string.sub(json, 1, i - 1) .. raw .. string.sub(json, j + 1)
+end
+local payload = cjson.encode({
   event_type = 'phase_complete', timestamp = nowIso, session_id = s[2],
-  data = {phase = phase, success = true, duration_seconds = tonumber(duration), metrics = metrics,
-          quality_gates = cjson.decode(gatesJson)}
+  data = {phase = phase, success = true, duration_seconds = tonumber(duration), metrics = '@@af_metrics@@',
+          quality_gates = '@@af_gates@@'}
 })
+emitRaw(KEYS[2], channel, maxlen, splice(splice(payload, '@@af_metrics@@', metricsJson), '@@af_gates@@', gatesJson))
 
 if blocked then
   -- A blocking gate failed: the session pauses here, holding no job; only `resume` with force

@@ -7,13 +7,16 @@
   ARGV[9] control channel: the worker running the phase hears the action there, whichever replica
   ARGV[10] tenant scope of the caller ('*' = every tenant): another tenant's session is not_found
   ARGV[11] '1' when the action was forced (resume past a failed blocking quality gate)
-  Returns {'not_found'} | {'invalid', from} | {'gate_blocked', from} | {'ok', from, to, enqueue ('1'|''), run_gen, current_phase}
+  Returns {'not_found'} | {'invalid', from} | {'gate_blocked', from}
+    | {'ok', from, to, enqueue ('1'|''), run_gen, current_phase, overridden}
+  overridden: on a forced resume past a failed blocking gate, the reason the session had been
+  paused for (so the caller can audit what was overridden); '' otherwise
 ]]
 --@include emit
 --@include session
 local action, allowed, target = ARGV[1], ARGV[2], ARGV[3]
 local nowIso, nowMs, channel, maxlen, reason = ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8]
-local s = redis.call('HMGET', KEYS[1], 'status', 'session_id', 'current_phase', 'parked', 'run_gen', 'phases', 'phase_progress')
+local s = redis.call('HMGET', KEYS[1], 'status', 'session_id', 'current_phase', 'parked', 'run_gen', 'phases', 'phase_progress', 'status_reason')
 local status = s[1]
 if not status then return {'not_found'} end
 if ARGV[10] ~= '*' and (redis.call('HGET', KEYS[1], 'tenant') or 'default') ~= ARGV[10] then return {'not_found'} end
@@ -21,6 +24,8 @@ if not string.find(',' .. allowed .. ',', ',' .. status .. ',', 1, true) then re
 local sessionId, current, parked, gen = s[2], s[3] or '', s[4], s[5]
 local gateBlocked = redis.call('HGET', KEYS[1], 'gate_blocked') == '1'
 if action == 'resume' and gateBlocked and ARGV[11] ~= '1' then return {'gate_blocked', status} end
+local overridden = ''
+if action == 'resume' and gateBlocked then overridden = (s[8] and s[8] ~= '') and s[8] or 'a blocking quality gate failed' end
 local phases = cjson.decode(s[6])
 local pKey = current ~= '' and phaseKey(current) or nil
 local enqueue = ''
@@ -59,4 +64,4 @@ emit(KEYS[2], channel, maxlen, progressEnvelope(sessionId, nowIso, current, tonu
   redis.call('HGET', KEYS[1], 'status'), action .. ': ' .. reason, nil))
 local newStatus = redis.call('HGET', KEYS[1], 'status')
 redis.call('PUBLISH', ARGV[9], cjson.encode({session_id = sessionId, action = action, status = newStatus, run_gen = gen}))
-return {'ok', status, newStatus, enqueue, gen, current}
+return {'ok', status, newStatus, enqueue, gen, current, overridden}

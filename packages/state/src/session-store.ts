@@ -41,7 +41,16 @@ export type ControlResult =
   | { kind: 'not_found' }
   | { kind: 'invalid'; from: PipelineStatus }
   | { kind: 'gate_blocked'; from: PipelineStatus }
-  | { kind: 'ok'; from: PipelineStatus; to: PipelineStatus; enqueue: boolean; runGen: number; currentPhase: PipelinePhase | null };
+  | {
+      kind: 'ok';
+      from: PipelineStatus;
+      to: PipelineStatus;
+      enqueue: boolean;
+      runGen: number;
+      currentPhase: PipelinePhase | null;
+      /** A forced resume passed a failed blocking quality gate: the reason the session had paused for. */
+      gateOverridden: string | null;
+    };
 
 export interface ClaimedPhase {
   kind: 'run';
@@ -244,6 +253,7 @@ export class SessionStore {
       enqueue: r[3] === '1',
       runGen: Number(r[4]),
       currentPhase: (r[5] || null) as PipelinePhase | null,
+      gateOverridden: r[6] || null,
     };
   }
 

@@ -92,7 +92,8 @@ export function guard(spec: RouteSpec, deps: GuardDeps): RequestHandler {
       status,
       request_id: req.id ?? '',
       ip: req.ip ?? '',
-      reason: status === 401 ? (req.authFailure ?? errorCode) : errorCode,
+      // a failure's code, else what the route says happened (e.g. a control action and whether it was forced)
+      reason: status === 401 ? (req.authFailure ?? errorCode) : errorCode || (typeof res.locals.auditReason === 'string' ? res.locals.auditReason : ''),
     });
   };
   const handler: RequestHandler & { routeSpec?: RouteSpec } = async (req, res, next) => {

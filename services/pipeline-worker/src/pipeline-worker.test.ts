@@ -78,10 +78,15 @@ afterAll(async () => {
   rmSync(artifactRoot, { recursive: true, force: true });
 });
 
+/**
+ * Monitoring off: these executors exercise orchestration (retries, hand-over, checkpoints) with
+ * toy artifacts that are no model, and the quality gates — which judge every executor but the
+ * dry-run simulator — would rightly stop them (gates are quality-gates.test.ts's subject).
+ */
 async function startSession(phases: PipelinePhase[], rawConfig: Record<string, unknown>): Promise<string> {
   const sessionId = randomUUID();
   const config = pipelineConfigSchema(phases).parse(rawConfig);
-  await store.create({ sessionId, tenant: 'default', phases, config, enableMonitoring: true, enableCheckpoints: rawConfig.__checkpoints === true, topology: 'hierarchical', maxAgents: 10, preset: null });
+  await store.create({ sessionId, tenant: 'default', phases, config, enableMonitoring: false, enableCheckpoints: rawConfig.__checkpoints === true, topology: 'hierarchical', maxAgents: 10, preset: null });
   await queues.enqueue({ sessionId, phase: phases[0]!, runGen: 1 });
   return sessionId;
 }

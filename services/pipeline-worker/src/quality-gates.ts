@@ -1,6 +1,6 @@
 import type { GateResult, PipelineConfig, PipelinePhase } from '@agent-forge/contracts';
-import type { ArtifactStore, PhaseContext, PhaseExecutor, PhaseResult } from '@agent-forge/engine';
-import { FORGE_EXECUTOR_NAME, evaluateGates, measureIntegrity, type GateOverrides, type IntegrityEvidence } from '@agent-forge/forge';
+import { DryRunExecutor, type ArtifactStore, type PhaseContext, type PhaseExecutor, type PhaseResult } from '@agent-forge/engine';
+import { DEFAULT_SEED, detectTheater, evaluateGates, measureIntegrity, type GateEvidence, type GateOverrides } from '@agent-forge/forge';
 
 export interface PhaseJudgement {
   gates: (GateResult & { blocking: boolean })[];
@@ -9,10 +9,20 @@ export interface PhaseJudgement {
 }
 
 /**
- * Quality gates that gate: after a phase of the forge ends (and the session has monitoring on),
- * its catalogue of gates is judged on its measured metrics plus evidence the engine measures
- * itself (artifact checksums, finite weights, and — when `quality_gates.verify_reproducibility`
- * is true — a re-run from the same seed that must produce the same model bytes).
+ * Quality gates that gate: after a phase ends (and the session has monitoring on), its catalogue
+ * of gates is judged on the executor's metrics plus evidence the engine measures itself: artifact
+ * checksums, finite weights, theater detection (the output model re-evaluated on the engine's own
+ * held-out split, its real sizes, its weights against the input's) and — when
+ * `quality_gates.verify_reproducibility` is true — a re-run from the same seed that must produce
+ * the same model bytes.
+ *
+ * Every executor is judged the same way, the built-in forge as much as command executors and any
+ * other registered one: Integrity, Theater Elimination, and the phase's own catalogue gates on
+ * the metrics the executor reported. For the forge those metrics are measured; for a command
+ * executor they are self-reported, which is exactly why the catalogue gates alone would mean
+ * little — Theater Elimination is what holds the claims to the artifact. The one exception is the
+ * engine's dry-run executor: it simulates orchestration only (steps and timing, no model), claims
+ * nothing about a model, and judging it on model gates would only pause every dry run.
  */
 export async function judgePhase(args: {
   phase: PipelinePhase;
@@ -23,11 +33,22 @@ export async function judgePhase(args: {
   pipelineConfig: PipelineConfig;
   artifacts: ArtifactStore;
 }): Promise<PhaseJudgement> {
-  if (args.executorName !== FORGE_EXECUTOR_NAME) return { gates: [] };
+  if (args.executor instanceof DryRunExecutor) return { gates: [] };
   const settings = (args.pipelineConfig.quality_gates ?? {}) as Record<string, unknown>;
-  const evidence: IntegrityEvidence = await measureIntegrity(args.artifacts, args.result.artifacts ?? {});
+  const evidence: GateEvidence = await measureIntegrity(args.artifacts, args.result.artifacts ?? {});
   if (settings.verify_reproducibility === true) evidence.reproducible = await reproduces(args);
   const overrides = Object.fromEntries(Object.entries(settings).filter(([, v]) => typeof v === 'object' && v !== null)) as GateOverrides;
+  evidence.theater = await detectTheater({
+    phase: args.phase,
+    metrics: args.result.metrics,
+    inputModel: args.ctx.previous?.artifacts.model,
+    outputArtifacts: args.result.artifacts ?? {},
+    store: args.artifacts,
+    // the audit split is generated from the pipeline's seed and scale, as the forge's data is
+    seed: Number(args.pipelineConfig.seed ?? DEFAULT_SEED),
+    scale: Number(args.pipelineConfig.scale ?? 1),
+    overrides: overrides.theater_elimination,
+  });
   const gates = evaluateGates(args.phase, args.result.metrics, evidence, overrides);
   const failed = gates.filter((g) => g.blocking && !g.passed);
   return {

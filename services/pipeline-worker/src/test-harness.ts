@@ -69,10 +69,11 @@ export function createWorkerHarness(opts: HarnessOptions) {
       await t.cleanup();
       rmSync(artifactRoot, { recursive: true, force: true });
     },
-    async startSession(phases: PipelinePhase[], rawConfig: Record<string, unknown>, enableCheckpoints = false): Promise<string> {
+    /** `enableMonitoring: false` skips the quality gates (for executors that write toy artifacts, not models). */
+    async startSession(phases: PipelinePhase[], rawConfig: Record<string, unknown>, enableCheckpoints = false, enableMonitoring = true): Promise<string> {
       const sessionId = randomUUID();
       const config = pipelineConfigSchema(phases).parse(rawConfig);
-      await store.create({ sessionId, tenant: 'default', phases, config, enableMonitoring: true, enableCheckpoints, topology: 'hierarchical', maxAgents: 10, preset: null });
+      await store.create({ sessionId, tenant: 'default', phases, config, enableMonitoring, enableCheckpoints, topology: 'hierarchical', maxAgents: 10, preset: null });
       await queues.enqueue({ sessionId, phase: phases[0]!, runGen: 1 });
       return sessionId;
     },

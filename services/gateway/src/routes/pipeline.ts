@@ -45,7 +45,9 @@ export function pipelineHandlers(ctx: GatewayContext): Handlers {
       res.json(started);
     },
     'pipeline.control': async (req, res) => {
-      res.json(await controlPipeline(ctx, req.body, requestIdOf(req), principalOf(req).scope));
+      const { response, auditReason } = await controlPipeline(ctx, req.body, requestIdOf(req), principalOf(req).scope);
+      res.locals.auditReason = auditReason;
+      res.json(response);
     },
     'pipeline.status': async (req, res) => {
       res.json(toStatusResponse(await snapshotOr404(ctx, req.params.session_id as string, principalOf(req).scope)));

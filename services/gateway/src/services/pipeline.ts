@@ -77,7 +77,7 @@ export async function startPipeline(ctx: GatewayContext, body: unknown, requestI
  * transition table), tell the worker owning the phase, re-enqueue a parked phase on resume, and
  * checkpoint a gracefully stopped session so it can be resumed from there later.
  */
-export async function controlPipeline(ctx: GatewayContext, body: unknown, requestId: string | undefined, scope: TenantScope): Promise<ControlResponse> {
+export async function controlPipeline(ctx: GatewayContext, body: unknown, requestId: string | undefined, scope: TenantScope): Promise<{ response: ControlResponse; auditReason: string }> {
   const req = parseBody(ControlRequest, body);
   const { action, session_id: sessionId, force } = req;
   const reason = `${action}${force ? ' (force)' : ''} requested via API`;
@@ -105,5 +105,15 @@ export async function controlPipeline(ctx: GatewayContext, body: unknown, reques
       await ctx.checkpoints.save(sessionId, { name: 'stop', includeModelState: true, includeSwarmState: true, uriBase: ctx.uriBase }, scope);
     }
   }
-  return { status: 'success', action, session_id: sessionId, pipeline_status: r.to };
+  return { response: { status: 'success', action, session_id: sessionId, pipeline_status: r.to }, auditReason: controlAuditReason(action, force === true, r.gateOverridden) };
+}
+
+/**
+ * What the audit entry of a control request says: the action, whether it was forced, and — when a
+ * forced resume overrode a failed blocking quality gate — which failure was overridden, so the
+ * audit log answers "who let this phase's output through, and past what".
+ */
+export function controlAuditReason(action: string, force: boolean, gateOverridden: string | null): string {
+  if (gateOverridden) return `${action} with force: overrode a failed blocking quality gate (${gateOverridden})`.slice(0, 1000);
+  return force ? `${action} with force (no gate was blocking)` : action;
 }

@@ -1,4 +1,5 @@
 import {
+  TheaterDetection,
   type GateResult,
   type PhaseMetrics,
   type PipelinePhase,
@@ -124,6 +125,19 @@ function storedGateResults(snap: SessionSnapshot, phase: PipelinePhase): StoredG
   }
 }
 
+/**
+ * The theater detection the worker ran when the phase ended: it is kept in the details of the
+ * phase's Theater Elimination gate. null when no detection ran (the phase has not finished, its
+ * session runs without monitoring, or its executor is the dry-run simulator).
+ */
+function storedTheaterDetection(gates: StoredGate[]): TheaterDetection | null {
+  for (const g of gates) {
+    const parsed = TheaterDetection.safeParse(isPlainObject(g.details) ? g.details.theater_detection : undefined);
+    if (parsed.success) return parsed.data;
+  }
+  return null;
+}
+
 export function evaluateQualityGates(snap: SessionSnapshot, phase: PipelinePhase, nowMs = Date.now()): QualityGateResponse {
   const metrics = phaseMetrics(snap, nowMs).find((m) => m.phase === phase);
   if (!metrics) throw new GatePhaseError(`phase "${phase}" is not part of this session`);
@@ -163,7 +177,8 @@ export function evaluateQualityGates(snap: SessionSnapshot, phase: PipelinePhase
     };
   });
   // The phase's own gates (e.g. the forge's catalogue), judged by the worker when the phase ended.
-  for (const g of storedGateResults(snap, phase)) {
+  const stored = storedGateResults(snap, phase);
+  for (const g of stored) {
     gateResults.push({ gate_name: g.gate_name, passed: g.passed, score: g.score, threshold: g.threshold, details: g.details, recommendations: g.recommendations });
     if (g.blocking && !g.passed) blocking.push(g.gate_name);
   }
@@ -175,7 +190,7 @@ export function evaluateQualityGates(snap: SessionSnapshot, phase: PipelinePhase
     gates_passed: passedCount,
     gates_failed: gateResults.length - passedCount,
     gate_results: gateResults,
-    theater_detection: null,
+    theater_detection: storedTheaterDetection(stored),
     blocking_failures: blocking,
     can_proceed: blocking.length === 0,
     session_id: snap.session.session_id ?? '',
