@@ -1,6 +1,6 @@
 import path from 'node:path';
-import { performance } from 'node:perf_hooks';
-import { Worker, type EventLoopUtilization, type MessagePort, type TransferListItem } from 'node:worker_threads';
+import { performance, type EventLoopUtilization } from 'node:perf_hooks';
+import { Worker, type MessagePort, type TransferListItem } from 'node:worker_threads';
 import type { AgentState, AgentStatus, PipelinePhase } from '@agent-forge/contracts';
 import { AgentLostError, AgentMemoryLimitError, SwarmError } from './errors';
 import { COORDINATOR } from './topology';
