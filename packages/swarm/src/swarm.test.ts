@@ -27,7 +27,7 @@ describe('swarm', () => {
   it('a task that exceeds its agent\'s heap limit fails with AGENT_MEMORY_LIMIT; only that agent dies, the other tasks complete', async () => {
     const s = track(await start('star', 3));
     const tasks = [...squares(3), { kind: 'hog', payload: null, label: 'hog' }, ...squares(4).map((t) => ({ ...t, payload: t.payload + 10 }))];
-    const out = await s.map<number, number>(tasks);
+    const out = await s.map<number | null, number>(tasks);
     const hog = out[3]!;
     expect(hog.ok).toBe(false);
     expect(!hog.ok && hog.error.code).toBe('AGENT_MEMORY_LIMIT');
@@ -40,14 +40,14 @@ describe('swarm', () => {
 
   it('hierarchical: a team member over its limit fails only its task; the lead reports the real cause', async () => {
     const s = track(await start('hierarchical', 3));
-    const out = await s.map<number, number>([...squares(2), { kind: 'hog', payload: null, label: 'hog' }, ...squares(3)]);
+    const out = await s.map<number | null, number>([...squares(2), { kind: "hog", payload: null, label: "hog" }, ...squares(3)]);
     expect(out.filter((o) => !o.ok).map((o) => !o.ok && o.error.code)).toEqual(['AGENT_MEMORY_LIMIT']);
     expect(out.filter((o) => o.ok)).toHaveLength(5);
   });
 
   it('a task that throws fails alone, with its own error code', async () => {
     const s = track(await start('star', 2));
-    const out = await s.map([{ kind: 'fail', payload: 'nope', label: 'fail' }, ...squares(2)]);
+    const out = await s.map<string | number, unknown>([{ kind: "fail", payload: "nope", label: "fail" }, ...squares(2)]);
     expect(out[0]).toMatchObject({ ok: false, error: { code: 'FIXTURE_FAILED', message: 'nope' } });
     expect(out.slice(1).every((o) => o.ok)).toBe(true);
   });

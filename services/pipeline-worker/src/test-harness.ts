@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { pipelineConfigSchema, type PipelinePhase, PIPELINE_PHASES } from '@agent-forge/contracts';
+import { pipelineConfigSchema, type PipelinePhase, type SwarmTopology, PIPELINE_PHASES } from '@agent-forge/contracts';
 import { ExecutorRegistry, DryRunExecutor, FsArtifactStore, PhaseQueues, type PhaseExecutor } from '@agent-forge/engine';
 import { createLogger } from '@agent-forge/runtime';
 import { ALL_TENANTS, CheckpointStore, createTestRedis, EventPublisher, SessionStore, toStatusResponse, type SessionStoreOptions } from '@agent-forge/state';
@@ -46,7 +46,7 @@ export function createWorkerHarness(opts: HarnessOptions) {
     concurrency: opts.concurrency ?? 4,
     lockDurationMs: 30_000,
     stalledIntervalMs: 30_000,
-    runner: new PhaseRunner({ store, events: new EventPublisher(t.redis, t.keys), queues, registry, control, artifacts, boundary, logger, workerId: 'w-test', metricsIntervalMs: 200, defaultExecutor: 'dry-run' }),
+    runner: new PhaseRunner({ store, events: new EventPublisher(t.redis, t.keys), queues, registry, control, artifacts, boundary, logger, workerId: 'w-test', metricsIntervalMs: 200, defaultExecutor: 'dry-run', agentMemoryLimitMb: 64 }),
     logger,
   });
 
@@ -69,10 +69,15 @@ export function createWorkerHarness(opts: HarnessOptions) {
       await t.cleanup();
       rmSync(artifactRoot, { recursive: true, force: true });
     },
-    async startSession(phases: PipelinePhase[], rawConfig: Record<string, unknown>, enableCheckpoints = false): Promise<string> {
+    async startSession(
+      phases: PipelinePhase[],
+      rawConfig: Record<string, unknown>,
+      enableCheckpoints = false,
+      swarm: { topology: SwarmTopology; maxAgents: number } = { topology: 'hierarchical', maxAgents: 10 },
+    ): Promise<string> {
       const sessionId = randomUUID();
       const config = pipelineConfigSchema(phases).parse(rawConfig);
-      await store.create({ sessionId, tenant: 'default', phases, config, enableMonitoring: true, enableCheckpoints, topology: 'hierarchical', maxAgents: 10, preset: null });
+      await store.create({ sessionId, tenant: 'default', phases, config, enableMonitoring: true, enableCheckpoints, topology: swarm.topology, maxAgents: swarm.maxAgents, preset: null });
       await queues.enqueue({ sessionId, phase: phases[0]!, runGen: 1 });
       return sessionId;
     },
