@@ -152,11 +152,16 @@ export class Swarm {
     return toTaskFailure(agent.failure ?? err);
   }
 
+  private readonly startedWork = new Set<Agent>();
+
   private setTask(agent: Agent, task: string | null): void {
     if (!agent.alive) return;
     agent.state = task === null ? 'idle' : 'executing';
     agent.task = task;
-    this.report();
+    // An agent's first task is always reported at once (later changes are throttled).
+    const first = task !== null && !this.startedWork.has(agent);
+    if (first) this.startedWork.add(agent);
+    this.report(first);
   }
 
   /**
@@ -207,7 +212,7 @@ export class Swarm {
     const outcomes = new Array<TaskOutcome<R>>(tasks.length);
     if (!lead.alive) return this.failRest(outcomes, tasks.length);
     this.setTask(lead, `leading ${tasks.length} tasks`);
-    for (const w of team) this.setTask(w, `tasks from ${lead.name}`);
+    for (const w of team) this.setTask(w, `batch from ${lead.name}: ${tasks.length} tasks (${order[0]!.t.label}, …)`);
     try {
       const r = await this.exchange(lead, {
         t: 'lead',
