@@ -3,8 +3,11 @@
  * @agent-forge/swarm). They are pure functions of their payload and seed, so a result does not
  * depend on which agent computed it.
  */
+import { archKey, type Arch } from '../model/arch';
 import { evaluate } from '../model/evaluate';
-import type { Model } from '../model/model';
+import { Model } from '../model/model';
+import { sampleBatch, trainStep } from '../model/train';
+import { dataFor, makeOptimizer } from '../phases/common';
 import { breedChild, select, type BreedSettings, type Recipe } from '../phases/breed';
 import { Rng } from '../rng';
 import { evalSetFor, fromPayload, toPayload, type EvalSetSpec, type ModelPayload } from './payloads';
@@ -107,7 +110,33 @@ export async function island(t: IslandTask, ctx: Exchange): Promise<IslandResult
   return { members: out, counter, recipes, evaluations, migrantsIn };
 }
 
+export interface CandidateTask {
+  arch: Arch;
+  /** Names the candidate's minibatch stream, as the phase does. */
+  label: string;
+  seed: number;
+  scale: number;
+  trainSteps: number;
+  batchSize: number;
+  learningRate: number;
+  set: EvalSetSpec;
+}
+
+/**
+ * adas: train a candidate architecture from its seeded initialisation for `trainSteps` minibatches
+ * and return its validation loss — the same arithmetic as the phase's own loop, so it does not
+ * matter whether an agent or the phase computed it.
+ */
+export function trainCandidate(t: CandidateTask): number {
+  const data = dataFor(t.seed, t.scale, t.arch);
+  const m = Model.init(t.arch, 'xavier_uniform', new Rng(t.seed, 'adas-init', archKey(t.arch)));
+  const opt = makeOptimizer({ learningRate: t.learningRate });
+  for (let s = 0; s < t.trainSteps; s++) trainStep(m, opt, sampleBatch([{ ex: data.train, weight: 1 }], t.batchSize, t.seed, t.label, s));
+  return evaluate(m, evalSetFor(t.set), { chunk: EVAL_CHUNK }).loss;
+}
+
 export const forgeTasks = {
   fitness: (t: FitnessTask): number => fitnessOf(fromPayload(t.model), t.set),
   island,
+  candidate: trainCandidate,
 };
