@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { AgentStatus, SwarmTopology } from '@agent-forge/contracts';
 import { Semaphore } from './semaphore';
-import { Swarm, type SwarmOptions } from './swarm';
+import { Swarm, partition, type SwarmOptions } from './swarm';
 
 const FIXTURES = path.join(__dirname, '..', 'test-fixtures', 'handlers.cjs');
 
@@ -179,5 +179,16 @@ describe('Semaphore', () => {
     }
     await Promise.all(jobs);
     expect(peak).toBe(2);
+  });
+});
+
+describe('partition (mesh/ring batch parts)', () => {
+  const t = (priority?: number) => ({ kind: 'k', payload: null, label: 'l', ...(priority === undefined ? {} : { priority }) });
+  it('balances by the cost estimate, longest first', () => {
+    const parts = partition([t(9), t(1), t(5), t(4), t(1)], 2);
+    expect(parts.map((p) => p.map((x) => x.index))).toEqual([[0, 1], [2, 3, 4]]);
+  });
+  it('without estimates, round-robin', () => {
+    expect(partition([t(), t(), t()], 2).map((p) => p.map((x) => x.index))).toEqual([[0, 2], [1]]);
   });
 });

@@ -244,7 +244,7 @@ export class Swarm {
     const outcomes = new Array<TaskOutcome<R>>(tasks.length);
     if (live.length === 0) return this.failRest(outcomes, tasks.length);
     const part = this.part++;
-    const parts = live.map((_, i) => tasks.map((t, k) => ({ index: k, kind: t.kind, payload: t.payload, label: t.label })).filter((t) => t.index % live.length === i));
+    const parts = partition(tasks, live.length);
     const pool = new Semaphore(this.concurrency);
     const failed = new Map<Agent, TaskFailure>();
     await Promise.all(
@@ -266,9 +266,18 @@ export class Swarm {
       return this.failRest(outcomes, tasks.length, { code: 'SWARM_ASSEMBLY', message: 'a peer was lost before its part was assembled' });
     }
     const order = live.map((a) => a.name);
-    const replies = await Promise.all(live.map((agent) => this.exchange(agent, { t: 'assemble', part, topology: this.topology, order })));
+    let lost: TaskFailure | null = null;
+    const replies = await Promise.all(
+      live.map((agent) =>
+        this.exchange(agent, { t: 'assemble', part, topology: this.topology, order }).catch(async (err: unknown) => {
+          lost ??= await this.failureOf(agent, err);
+          return null;
+        }),
+      ),
+    );
     await this.collectPeerEdges();
-    const full = replies.find((r) => Array.isArray(r.value))?.value as ({ index: number; ok: boolean; value?: R; error?: TaskFailure; agent: string })[];
+    const full = replies.find((r) => Array.isArray(r?.value))?.value as { index: number; ok: boolean; value?: R; error?: TaskFailure; agent: string }[] | undefined;
+    if (!full) return this.failRest(outcomes, tasks.length, lost ?? { code: 'SWARM_ASSEMBLY', message: 'no peer returned the assembled batch' });
     for (const o of full) outcomes[o.index] = o.ok ? { ok: true, value: o.value as R, agent: o.agent } : { ok: false, error: toTaskFailure(o.error), agent: o.agent };
     return outcomes;
   }
@@ -371,4 +380,23 @@ export class Swarm {
     this.report(true);
     await this.reporting;
   }
+}
+
+/**
+ * Split a batch into `n` parts for mesh/ring peers. With priorities (the caller's cost estimate)
+ * greedily by longest-first onto the least loaded part, so the peers finish together; without,
+ * round-robin. Deterministic either way.
+ */
+export function partition<P>(tasks: SwarmTask<P>[], n: number): { index: number; kind: string; payload: P; label: string }[][] {
+  const parts = Array.from({ length: n }, () => [] as { index: number; kind: string; payload: P; label: string }[]);
+  const load = new Array<number>(n).fill(0);
+  const weighted = tasks.some((t) => (t.priority ?? 0) > 0);
+  const order = tasks.map((t, index) => ({ t, index }));
+  if (weighted) order.sort((a, b) => (b.t.priority ?? 0) - (a.t.priority ?? 0) || a.index - b.index);
+  order.forEach(({ t, index }, k) => {
+    const target = weighted ? load.indexOf(Math.min(...load)) : k % n;
+    load[target]! += Math.max(1, t.priority ?? 0);
+    parts[target]!.push({ index, kind: t.kind, payload: t.payload, label: t.label });
+  });
+  return parts;
 }

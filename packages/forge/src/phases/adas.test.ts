@@ -60,7 +60,9 @@ describe('adas', () => {
       expect(r.metrics.swarm_topology).toBe(topology);
       const peer = Object.keys(r.metrics.swarm_messages as object).filter((k) => !k.includes('coordinator'));
       // star: agents never talk; hierarchical: lead↔worker; mesh: both ways; ring: the results travel one way
-      expect(peer.length).toBe({ star: 0, hierarchical: 2, mesh: 2, ring: 1 }[topology]);
+      const n = r.metrics.swarm_agents as number;
+      expect(n).toBeLessThanOrEqual(2);
+      expect(peer.length).toBe({ star: 0, hierarchical: 2 * (n - 1), mesh: n * (n - 1), ring: n - 1 }[topology]);
       expect(t.agentReports.some((x) => x.agents.some((a) => /train and evaluate/.test(a.current_task ?? '')))).toBe(true);
     }
   }, 120_000);

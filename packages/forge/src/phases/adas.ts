@@ -191,7 +191,7 @@ export async function runAdas(ctx: PhaseContext): Promise<PhaseResult> {
 
   // With a swarm, the agents train a batch of new candidates at once (each a pure function of its
   // architecture and the seed); the phase then records them in order exactly as it would have.
-  const swarm = await startPhaseSwarm(ctx, cfg.population_size);
+  const swarm = await startPhaseSwarm(ctx, cfg.population_size, 'batch');
   let swarmReport: Record<string, unknown> = {};
   const precomputed = new Map<string, number>();
   const prepare = async (genomes: Genome[]) => {
@@ -203,7 +203,7 @@ export async function runAdas(ctx: PhaseContext): Promise<PhaseResult> {
       // hierarchical: the bigger (slower) candidates first, so the team finishes together
       return { kind: 'candidate', payload, label: `train and evaluate ${key}`, priority: paramCount(payload.arch) };
     });
-    valuesOrFail(await swarm.map<CandidateTask, number>(tasks)).forEach((loss, k) => precomputed.set(keyOf(fresh[k]!), loss));
+    valuesOrFail(ctx, await swarm.map<CandidateTask, number>(tasks)).forEach((loss, k) => precomputed.set(keyOf(fresh[k]!), loss));
   };
   try {
     let popC: Candidate[] = [];

@@ -90,7 +90,9 @@ describe('evomerge on a swarm', () => {
       }
       // agents were reported while they worked, never more than max_agents − 1 (the coordinator is the other one)
       const ids = new Set(t.agentReports.flatMap((x) => x.agents.map((a) => a.agent_id)));
-      expect(ids.size).toBe(3);
+      expect(ids.size).toBe(r.metrics.swarm_agents);
+      expect(ids.size).toBeLessThanOrEqual(3);
+      expect(ids.size).toBeGreaterThanOrEqual(topology === 'hierarchical' ? 2 : 1);
       expect(t.agentReports.some((x) => x.agents.some((a) => a.state === 'executing' && /evaluate/.test(a.current_task ?? '')))).toBe(true);
       expect(t.agentReports[t.agentReports.length - 1]!.agents.every((a) => a.state === 'stopped')).toBe(true);
       expect(t.agentReports.every((x) => x.latencyMs !== null && x.latencyMs > 0)).toBe(true);

@@ -94,7 +94,7 @@ export async function runEvomerge(ctx: PhaseContext): Promise<PhaseResult> {
   const tick = () => kit.tick();
   const islandsWanted = Math.max(1, Math.floor(kit.num('islands', EVOMERGE_DEFAULTS.islands)));
   const topology = ctx.swarm?.topology;
-  const swarm = await startPhaseSwarm(ctx, topology === 'mesh' || topology === 'ring' ? islandsWanted : popSize);
+  const swarm = await startPhaseSwarm(ctx, topology === 'mesh' || topology === 'ring' ? islandsWanted : popSize, topology === 'mesh' || topology === 'ring' ? 'islands' : 'batch');
   try {
     const groups = groupCount(swarm, islandsWanted);
     if (swarm && groups === 1 && (topology === 'mesh' || topology === 'ring')) ctx.logger.info({ agents: swarm.agents.length }, `${topology}: fewer than two islands, nothing to exchange; one population`);
@@ -104,7 +104,7 @@ export async function runEvomerge(ctx: PhaseContext): Promise<PhaseResult> {
     const fitnessAll = async (models: Model[], priority: (k: number) => number, label: (k: number) => string): Promise<number[]> => {
       if (swarm) {
         const tasks = models.map((m, k) => ({ kind: 'fitness', payload: { model: toPayload(m), set: setSpec }, label: label(k), priority: priority(k) }));
-        return valuesOrFail(await swarm.map<unknown, number>(tasks));
+        return valuesOrFail(ctx, await swarm.map<unknown, number>(tasks));
       }
       const out: number[] = [];
       for (const m of models) {
@@ -184,7 +184,7 @@ export async function runEvomerge(ctx: PhaseContext): Promise<PhaseResult> {
           last: generation >= cfg.generations,
         } satisfies IslandTask,
       }));
-      const results = valuesOrFail(await swarm!.round<IslandTask, IslandResult>(generation, tasks));
+      const results = valuesOrFail(ctx, await swarm!.round<IslandTask, IslandResult>(generation, tasks));
       results.forEach((r, gi) => {
         st.groups[gi] = { ids: r.members.map((m) => m.id), fitness: r.members.map((m) => m.f!), counter: r.counter };
         pops[gi] = r.members.map((m) => fromPayload(m.model));

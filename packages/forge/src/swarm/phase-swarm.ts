@@ -1,3 +1,4 @@
+import os from 'node:os';
 import path from 'node:path';
 import { PhaseError, type PhaseContext } from '@agent-forge/engine';
 import { Swarm, SwarmError, type EdgeCounts, type TaskOutcome } from '@agent-forge/swarm';
@@ -6,20 +7,24 @@ import { Swarm, SwarmError, type EdgeCounts, type TaskOutcome } from '@agent-for
 const TASKS_MODULE = path.join(__dirname, `tasks${path.extname(__filename)}`);
 
 /**
- * The phase's swarm: `wanted` agents, capped by the session's max_agents (minus one: the phase's
+ * The phase's swarm: up to `wanted` agents, capped by the session's max_agents (minus one: the phase's
  * runner agent is the coordinator), reporting to the engine through `ctx.agents`. Null when the
  * phase runs outside a session (no swarm settings) or max_agents leaves room for the coordinator
  * only — the coordinator then computes in the phase's own thread, and says so in the log.
  */
-export async function startPhaseSwarm(ctx: PhaseContext, wanted: number): Promise<Swarm | null> {
+export async function startPhaseSwarm(ctx: PhaseContext, wanted: number, shape: 'batch' | 'islands'): Promise<Swarm | null> {
   const s = ctx.swarm;
   if (!s) return null;
-  const agents = Math.min(wanted, s.maxAgents - 1);
+  // A batch gains nothing from more agents than can compute at once (each would only pay its start
+  // and data set-up): the pool's width, plus the team lead under hierarchical. Islands are the
+  // agents' own populations: one agent each, computing through the bounded pool.
+  const useful = shape === 'islands' ? wanted : Math.min(wanted, os.availableParallelism() + (s.topology === 'hierarchical' ? 1 : 0));
+  const agents = Math.min(useful, s.maxAgents - 1);
   if (agents < 1) {
     ctx.logger.info({ phase: ctx.phase, maxAgents: s.maxAgents }, 'max_agents leaves no agent besides the coordinator: the phase computes in its own thread');
     return null;
   }
-  return Swarm.start({
+  const swarm = await Swarm.start({
     phase: ctx.phase,
     topology: s.topology,
     agents,
@@ -33,14 +38,21 @@ export async function startPhaseSwarm(ctx: PhaseContext, wanted: number): Promis
     if (err instanceof SwarmError) throw new PhaseError(err.code, err.message, false);
     throw err;
   });
+  // Cancel, stop or timeout: the agents stop now, not when their batch is done.
+  ctx.signal.addEventListener('abort', () => void swarm.close(), { once: true });
+  return swarm;
 }
 
 function swarmPrefix(ctx: PhaseContext): string {
   return `${ctx.phase}-${ctx.sessionId.slice(0, 8)}`;
 }
 
-/** The values of a batch; a failed task fails the phase with the task's code (e.g. AGENT_MEMORY_LIMIT). */
-export function valuesOrFail<R>(outcomes: TaskOutcome<R>[]): R[] {
+/**
+ * The values of a batch; a failed task fails the phase with the task's code (e.g.
+ * AGENT_MEMORY_LIMIT) — unless the phase was aborted, which stopped the agents: then the abort.
+ */
+export function valuesOrFail<R>(ctx: PhaseContext, outcomes: TaskOutcome<R>[]): R[] {
+  ctx.signal.throwIfAborted();
   return outcomes.map((o) => {
     if (!o.ok) throw new PhaseError(o.error.code, `${o.agent}: ${o.error.message}`, false);
     return o.value;
