@@ -360,10 +360,11 @@ export class Swarm {
     const every = this.opts.reportEveryMs ?? 250;
     const due = this.lastReport + every - Date.now();
     if (!force && due > 0) {
+      // unref: a pending report never keeps a process alive on its own
       this.reportTimer ??= setTimeout(() => {
         this.reportTimer = null;
         this.report(true);
-      }, due);
+      }, due).unref();
       return;
     }
     if (this.reportTimer) clearTimeout(this.reportTimer);

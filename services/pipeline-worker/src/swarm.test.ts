@@ -48,7 +48,7 @@ it.each([
   expect(roles).toContain('swarm-coordinator');
   expect(roles).toContain('fitness-evaluator');
   if (topology === 'hierarchical') expect(roles).toContain('team-lead');
-  expect(tasks.some((t) => (topology === 'mesh' ? /island \d: generation \d/ : /evaluate/).test(t))).toBe(true);
+  expect(tasks.some((t) => (topology === 'mesh' ? /island \d: (start|generation \d)/ : /evaluate/).test(t))).toBe(true);
 
   const swarm = toSwarmStatus((await h.store.snapshot(id, ALL_TENANTS))!);
   expect(swarm.topology).toBe(topology);
