@@ -48,6 +48,8 @@ export const PHASE_CONFIG_SCHEMAS = {
     merge_density: z.number().gt(0).max(1).optional(),
     eval_samples: positiveInt(1_000_000).optional(),
     convergence_threshold: z.number().min(0).max(1).optional(),
+    /** mesh/ring swarms: island count cap (one island per agent). */
+    islands: positiveInt(64).optional(),
   }),
   quietstar: z.looseObject({
     ...commonPhaseKeys,

@@ -1,4 +1,4 @@
-import type { ArtifactRef, PipelineConfig, PipelinePhase } from '@agent-forge/contracts';
+import type { AgentStatus, ArtifactRef, PhaseSwarmSettings, PipelineConfig, PipelinePhase } from '@agent-forge/contracts';
 import type { ArtifactStore } from './artifacts';
 import type { Logger } from '@agent-forge/runtime';
 
@@ -44,6 +44,18 @@ export interface PhaseContext {
    * it was cancelled it throws an AbortError. Executors just let these propagate.
    */
   progress(step: ProgressStep): Promise<void>;
+  /**
+   * The session's swarm settings. An executor that runs agents (see @agent-forge/swarm) starts at
+   * most `maxAgents − 1` of them: the phase's own runner agent is the swarm's coordinator and
+   * counts too. Absent outside a session (unit tests): the executor computes in its own thread.
+   */
+  swarm?: PhaseSwarmSettings;
+  /**
+   * Report the phase's agents (their latest state, task, measured CPU/heap/uptime) and the
+   * measured mean round-trip latency between them; the engine persists every agent and publishes
+   * `agent_update` for it. Call it whenever agents change (throttled by the caller).
+   */
+  agents?(agents: AgentStatus[], communicationLatencyMs: number | null): Promise<void>;
 }
 
 export interface PhaseResult {

@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import type { AgentStatus } from '@agent-forge/contracts';
 import { createLogger } from '@agent-forge/runtime';
 import { FsArtifactStore } from './artifacts';
 import { PhaseError, PhaseParked, isAbortError } from './errors';
@@ -80,6 +81,19 @@ describe('ThreadedExecutor', () => {
     const parked = new PhaseParked();
     const err = await executor('stepper').run(context({ progress: async () => { throw parked; } })).catch((e: unknown) => e);
     expect(err).toBe(parked);
+  });
+
+  it('passes the swarm settings into the thread and relays the agents it reports', async () => {
+    const reported: { agents: AgentStatus[]; latency: number | null }[] = [];
+    const ctx = context({
+      swarm: { topology: 'ring', maxAgents: 3, agentMemoryLimitMb: 64 },
+      agents: async (agents, latency) => void reported.push({ agents, latency }),
+    });
+    const result = await executor('reporter').run(ctx);
+    expect(result.metrics).toEqual({ topology: 'ring' });
+    expect(reported).toHaveLength(1);
+    expect(reported[0]!.latency).toBe(0.25);
+    expect(reported[0]!.agents.map((a) => a.current_task)).toEqual(['task 0', 'task 1', 'task 2']);
   });
 
   it('keeps the code and retryability of a typed executor error', async () => {

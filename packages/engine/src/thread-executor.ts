@@ -1,4 +1,5 @@
 import path from 'node:path';
+import type { AgentStatus } from '@agent-forge/contracts';
 import { Worker } from 'node:worker_threads';
 import { PhaseError } from './errors';
 import type { PhaseContext, PhaseExecutor, PhaseResult } from './executor';
@@ -50,6 +51,7 @@ export class ThreadedExecutor implements PhaseExecutor {
           attempt: ctx.attempt,
           artifactPrefix: ctx.artifactPrefix,
           previous: ctx.previous,
+          swarm: ctx.swarm,
         },
       },
       resourceLimits: { maxOldGenerationSizeMb: this.opts.memoryLimitMb, maxYoungGenerationSizeMb: Math.min(64, Math.max(4, this.opts.memoryLimitMb / 8)) },
@@ -126,6 +128,9 @@ export class ThreadedExecutor implements PhaseExecutor {
     switch (method) {
       case 'progress':
         await ctx.progress(args[0] as Parameters<PhaseContext['progress']>[0]);
+        return { value: null, transfer: [] };
+      case 'agents':
+        await ctx.agents?.(args[0] as AgentStatus[], args[1] as number | null);
         return { value: null, transfer: [] };
       case 'artifacts.put':
         return { value: await ctx.artifacts.put(args[0] as string, args[1] as Uint8Array, args[2] as string | undefined), transfer: [] };

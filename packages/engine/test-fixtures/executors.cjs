@@ -48,3 +48,17 @@ exports.broken = {
     throw err;
   },
 };
+
+/** Reports one agent per allowed slot (the session's swarm settings arrive in the thread). */
+exports.reporter = {
+  name: 'reporter',
+  async run(ctx) {
+    const n = ctx.swarm ? ctx.swarm.maxAgents : 0;
+    const agents = Array.from({ length: n }, (_, k) => ({
+      agent_id: `a${k}`, role: 'fitness-evaluator', phase: ctx.phase, state: 'executing', current_task: `task ${k}`,
+      memory_usage_mb: 1, cpu_usage_percent: 50, uptime_seconds: 0.1,
+    }));
+    await ctx.agents(agents, 0.25);
+    return { metrics: { topology: ctx.swarm ? ctx.swarm.topology : null } };
+  },
+};

@@ -64,6 +64,7 @@ async function main() {
     signal: controller.signal,
     logger,
     progress: (step) => call('progress', [step]),
+    agents: (agents, latencyMs) => call('agents', [agents, latencyMs]),
     artifacts: {
       put: (key, data, mediaType) => call('artifacts.put', [key, data, mediaType]),
       get: async (ref) => new Uint8Array(await call('artifacts.get', [ref])),

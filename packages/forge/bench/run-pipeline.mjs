@@ -1,7 +1,9 @@
 // Runs forge phases in-process at their default config (no Redis, no worker) and prints each
 // phase's wall time and headline metrics: how long quick_test / full_pipeline compute takes.
 // Build first: npx tsc -b packages/forge
-// Run: node packages/forge/bench/run-pipeline.mjs [quick_test|full_pipeline] [--scale=N] [--seed=N] [--gates]
+// Run: node packages/forge/bench/run-pipeline.mjs [quick_test|full_pipeline] [--scale=N] [--seed=N] [--gates] [--swarm=TOPOLOGY[:MAX_AGENTS]]
+// --swarm runs the phases with a session swarm (evomerge and adas then compute on agent threads);
+// without it they compute in this thread, as outside a session.
 // --gates also evaluates the quality-gate catalogue on each phase (re-running each phase once to
 // measure reproducibility), which is how the default thresholds were calibrated.
 import { createRequire } from 'node:module';
@@ -23,6 +25,8 @@ const raw = { executor: 'forge' };
 if (arg('scale')) raw.scale = Number(arg('scale'));
 if (arg('seed')) raw.seed = Number(arg('seed'));
 const pipelineConfig = pipelineConfigSchema(phases).parse(raw);
+const swarmArg = arg('swarm');
+const swarm = swarmArg ? { topology: swarmArg.split(':')[0], maxAgents: Number(swarmArg.split(':')[1] ?? 50), agentMemoryLimitMb: 1024 } : undefined;
 const root = mkdtempSync(path.join(tmpdir(), 'forge-bench-'));
 const store = new FsArtifactStore(root);
 const exec = new ForgeExecutor();
@@ -37,6 +41,7 @@ for (const phase of phases) {
   const ctx = {
     sessionId: 'bench', phase, config: pipelineConfig[phase], pipelineConfig, signal: new AbortController().signal,
     resumeState: null, attempt: 1, logger: createLogger('bench', 'silent'), artifacts: store, artifactPrefix: `bench/${phase}/`, previous,
+    ...(swarm ? { swarm, agents: async () => {} } : {}),
     async progress() { steps++; const now = performance.now(); maxGapMs = Math.max(maxGapMs, now - last); last = now; },
   };
   // measure the longest stretch the event loop was blocked

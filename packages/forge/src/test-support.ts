@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { PipelineConfig, PipelinePhase } from '@agent-forge/contracts';
+import type { AgentStatus, PhaseSwarmSettings, PipelineConfig, PipelinePhase } from '@agent-forge/contracts';
 import { FsArtifactStore, PhaseParked, type PhaseContext, type PhaseResult, type PreviousPhase, type ProgressStep } from '@agent-forge/engine';
 import { createLogger } from '@agent-forge/runtime';
 import { runCognate } from './phases/cognate';
@@ -21,12 +21,16 @@ export interface TestContextOptions {
   interruptAfter?: number;
   store?: FsArtifactStore;
   sessionId?: string;
+  /** The session's swarm (without it the phase computes in its own thread, as outside a session). */
+  swarm?: PhaseSwarmSettings;
 }
 
 export interface TestContext {
   ctx: PhaseContext;
   steps: ProgressStep[];
   store: FsArtifactStore;
+  /** Every `ctx.agents` report, in order. */
+  agentReports: { agents: AgentStatus[]; latencyMs: number | null }[];
   /** The state of the last recorded step (what the engine would hand back as resumeState). */
   lastState(): unknown;
 }
@@ -38,6 +42,7 @@ export async function makeTestStore(): Promise<{ store: FsArtifactStore; cleanup
 
 export function makeTestContext(o: TestContextOptions & { store: FsArtifactStore }): TestContext {
   const steps: ProgressStep[] = [];
+  const agentReports: TestContext['agentReports'] = [];
   const controller = new AbortController();
   const sessionId = o.sessionId ?? 'test-session';
   const ctx: PhaseContext = {
@@ -52,6 +57,7 @@ export function makeTestContext(o: TestContextOptions & { store: FsArtifactStore
     artifacts: o.store,
     artifactPrefix: `${sessionId}/${o.phase}/`,
     previous: o.previous ?? null,
+    ...(o.swarm ? { swarm: o.swarm, agents: async (agents: AgentStatus[], latencyMs: number | null) => void agentReports.push({ agents: structuredClone(agents), latencyMs }) } : {}),
     async progress(step: ProgressStep) {
       steps.push(structuredClone(step));
       if (o.interruptAfter !== undefined && steps.length >= o.interruptAfter) throw new PhaseParked();
@@ -61,6 +67,7 @@ export function makeTestContext(o: TestContextOptions & { store: FsArtifactStore
     ctx,
     steps,
     store: o.store,
+    agentReports,
     lastState: () => {
       for (let i = steps.length - 1; i >= 0; i--) if (steps[i]!.state !== undefined) return steps[i]!.state;
       return null;

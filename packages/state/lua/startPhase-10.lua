@@ -4,7 +4,8 @@
   ARGV[1] phase  ARGV[2] run_gen of the job  ARGV[3] worker id  ARGV[4] now ISO  ARGV[5] now ms
   ARGV[6] channel  ARGV[7] maxlen
   Returns {'gone'} | {'skip', reason} | {'parked'}
-        | {'run', resume_state, attempt, config JSON, enable_checkpoints, previous phase, its metrics JSON, its artifacts JSON}
+        | {'run', resume_state, attempt, config JSON, enable_checkpoints, previous phase, its metrics JSON,
+           its artifacts JSON, enable_monitoring, swarm_topology, max_agents}
   (everything the worker needs to run the phase, so it reads nothing else)
 ]]
 --@include emit
@@ -43,5 +44,5 @@ for _, p in ipairs(phases) do
   local h = redis.call('HMGET', phaseKey(p), 'status', 'custom_metrics', 'artifacts')
   if h[1] == 'completed' then prev, prevMetrics, prevArtifacts = p, h[2] or '', h[3] or '' end
 end
-local cfg = redis.call('HMGET', KEYS[1], 'config', 'enable_checkpoints', 'enable_monitoring')
-return {'run', redis.call('HGET', pKey, 'resume_state') or '', attempt, cfg[1] or '{}', cfg[2] or '0', prev, prevMetrics, prevArtifacts, cfg[3] or '1'}
+local cfg = redis.call('HMGET', KEYS[1], 'config', 'enable_checkpoints', 'enable_monitoring', 'swarm_topology', 'max_agents')
+return {'run', redis.call('HGET', pKey, 'resume_state') or '', attempt, cfg[1] or '{}', cfg[2] or '0', prev, prevMetrics, prevArtifacts, cfg[3] or '1', cfg[4] or '', cfg[5] or ''}

@@ -8,7 +8,7 @@ import {
   type ExecutionHistory,
   type ArtifactRef,
   type ControlAction,
-  type SwarmTopology,
+  SwarmTopology,
 } from '@agent-forge/contracts';
 import type { Redis } from 'ioredis';
 import { DEFAULT_STREAM_MAXLEN } from './events';
@@ -63,6 +63,9 @@ export interface ClaimedPhase {
   enableMonitoring: boolean;
   /** The last completed phase before this one, with its outputs; null for the first. */
   previous: { phase: PipelinePhase; metrics: Record<string, unknown>; artifacts: Record<string, ArtifactRef> } | null;
+  /** The session's swarm: its topology and `max_agents` (from the start request). */
+  topology: SwarmTopology;
+  maxAgents: number;
 }
 
 export type StartPhaseResult =
@@ -269,7 +272,7 @@ export class SessionStore {
       this.streamMaxLen,
     ]);
     if (r[0] === 'run') {
-      const [, resume, attempt, config, checkpoints, prev, prevMetrics, prevArtifacts, monitoring] = r.map(String);
+      const [, resume, attempt, config, checkpoints, prev, prevMetrics, prevArtifacts, monitoring, topology, maxAgents] = r.map(String);
       return {
         kind: 'run',
         resumeState: resume ? JSON.parse(resume) : null,
@@ -277,6 +280,8 @@ export class SessionStore {
         config: JSON.parse(config || '{}') as Record<string, unknown>,
         enableCheckpoints: checkpoints === '1',
         enableMonitoring: monitoring !== '0',
+        topology: SwarmTopology.safeParse(topology).data ?? 'hierarchical',
+        maxAgents: Math.max(1, Number(maxAgents) || 1),
         previous: prev
           ? {
               phase: prev as PipelinePhase,

@@ -33,7 +33,7 @@ async function keyCount(): Promise<number> {
 
 async function runToEnd(count: number): Promise<string[]> {
   // monitoring off: 64 zero bytes are no model, and the quality gates would rightly pause the session
-  const ids = await Promise.all(Array.from({ length: count }, () => h.startSession(['cognate', 'evomerge'], { executor: 'model-writer' }, true, false)));
+  const ids = await Promise.all(Array.from({ length: count }, () => h.startSession(['cognate', 'evomerge'], { executor: 'model-writer' }, true, { enableMonitoring: false })));
   await Promise.all(ids.map((id) => waitFor(() => h.status(id), (s) => s.status === 'completed')));
   return ids;
 }

@@ -55,6 +55,7 @@ async function main(): Promise<void> {
     logger,
     workerId: config.WORKER_ID,
     metricsIntervalMs: config.METRICS_INTERVAL_MS,
+    agentMemoryLimitMb: config.AGENT_MEMORY_LIMIT_MB,
     defaultExecutor: config.DEFAULT_EXECUTOR,
   });
   const workers = new PhaseWorkers({

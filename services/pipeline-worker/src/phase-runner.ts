@@ -15,9 +15,11 @@ import {
 } from '@agent-forge/engine';
 import { CpuMeter, processMemoryMb, round2, type Logger } from '@agent-forge/runtime';
 import { ALL_TENANTS, type EventPublisher, type SessionStore } from '@agent-forge/state';
+import { COORDINATOR_ROLE } from '@agent-forge/swarm';
 import { UnrecoverableError, type Job } from 'bullmq';
 import type { PhaseBoundaryCheckpoints } from './checkpointing';
 import type { ControlListener } from './control-listener';
+import { PhaseSwarmAgents } from './swarm-agents';
 import { judgePhase, type PhaseJudgement } from './quality-gates';
 
 export interface PhaseRunnerDeps {
@@ -34,6 +36,8 @@ export interface PhaseRunnerDeps {
   metricsIntervalMs: number;
   /** Executor of phases whose pipeline config names none. */
   defaultExecutor: string;
+  /** Heap limit of each swarm agent thread a phase starts (AGENT_MEMORY_LIMIT_MB). */
+  agentMemoryLimitMb: number;
 }
 
 export type PhaseJobOutcome =
@@ -88,6 +92,7 @@ export class PhaseRunner {
         : null;
     const unregister = this.deps.control.register(sessionId, controller);
     const agent = this.agentFor(sessionId, phase, executorName);
+    const swarm = new PhaseSwarmAgents({ store, sessionId, phase, maxAgents: claim.maxAgents, log });
     let stepsSinceTick = 0;
     let lastMetrics: Record<string, unknown> = {};
     let tickInFlight: Promise<void> = Promise.resolve();
@@ -102,6 +107,8 @@ export class PhaseRunner {
       if (timeout) clearTimeout(timeout);
       unregister();
       await tickInFlight;
+      // Whatever the executor left running (it was killed, or failed before stopping its agents) is stopped now.
+      await swarm.retire();
     };
 
     const ctx: PhaseContext = {
@@ -117,6 +124,8 @@ export class PhaseRunner {
       // Unique per run generation and attempt: a re-run never overwrites what a checkpoint references.
       artifactPrefix: `${sessionId}/${phase}/g${runGen}a${claim.attempt}/`,
       previous,
+      swarm: { topology: claim.topology, maxAgents: claim.maxAgents, agentMemoryLimitMb: this.deps.agentMemoryLimitMb },
+      agents: (agents, latencyMs) => swarm.report(agents, latencyMs),
       progress: async (step: ProgressStep) => {
         if (controller.signal.aborted) throw new PhaseAborted(String(controller.signal.reason ?? 'aborted'));
         stepsSinceTick += 1;
@@ -240,7 +249,8 @@ export class PhaseRunner {
   private agentFor(sessionId: string, phase: PipelinePhase, executorName: string): AgentStatus {
     return {
       agent_id: `${phase}-${executorName}-${sessionId.slice(0, 8)}`,
-      role: `${executorName}-executor`,
+      // The runner is the hub of the phase's swarm (the agents an executor reports hang off it).
+      role: COORDINATOR_ROLE,
       phase,
       state: 'active',
       current_task: `run phase ${phase}`,

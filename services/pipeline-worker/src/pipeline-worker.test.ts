@@ -61,7 +61,7 @@ const workers = new PhaseWorkers({
   concurrency: 4,
   lockDurationMs: 30_000,
   stalledIntervalMs: 30_000,
-  runner: new PhaseRunner({ store, events: new EventPublisher(t.redis, t.keys), queues, registry, control, artifacts, boundary, logger, workerId: 'w-test', metricsIntervalMs: 200, defaultExecutor: 'dry-run' }),
+  runner: new PhaseRunner({ store, events: new EventPublisher(t.redis, t.keys), queues, registry, control, artifacts, boundary, logger, workerId: 'w-test', metricsIntervalMs: 200, defaultExecutor: 'dry-run', agentMemoryLimitMb: 64 }),
   logger,
 });
 

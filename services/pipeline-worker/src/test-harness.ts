@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { pipelineConfigSchema, type PipelinePhase, PIPELINE_PHASES } from '@agent-forge/contracts';
+import { pipelineConfigSchema, type PipelinePhase, type SwarmTopology, PIPELINE_PHASES } from '@agent-forge/contracts';
 import { ExecutorRegistry, DryRunExecutor, FsArtifactStore, PhaseQueues, type PhaseExecutor } from '@agent-forge/engine';
 import { createLogger } from '@agent-forge/runtime';
 import { ALL_TENANTS, CheckpointStore, createTestRedis, EventPublisher, SessionStore, toStatusResponse, type SessionStoreOptions } from '@agent-forge/state';
@@ -46,7 +46,7 @@ export function createWorkerHarness(opts: HarnessOptions) {
     concurrency: opts.concurrency ?? 4,
     lockDurationMs: 30_000,
     stalledIntervalMs: 30_000,
-    runner: new PhaseRunner({ store, events: new EventPublisher(t.redis, t.keys), queues, registry, control, artifacts, boundary, logger, workerId: 'w-test', metricsIntervalMs: 200, defaultExecutor: 'dry-run' }),
+    runner: new PhaseRunner({ store, events: new EventPublisher(t.redis, t.keys), queues, registry, control, artifacts, boundary, logger, workerId: 'w-test', metricsIntervalMs: 200, defaultExecutor: 'dry-run', agentMemoryLimitMb: 64 }),
     logger,
   });
 
@@ -69,11 +69,20 @@ export function createWorkerHarness(opts: HarnessOptions) {
       await t.cleanup();
       rmSync(artifactRoot, { recursive: true, force: true });
     },
-    /** `enableMonitoring: false` skips the quality gates (for executors that write toy artifacts, not models). */
-    async startSession(phases: PipelinePhase[], rawConfig: Record<string, unknown>, enableCheckpoints = false, enableMonitoring = true): Promise<string> {
+    /**
+     * `enableMonitoring: false` skips the quality gates (for executors that write toy artifacts,
+     * not models); `swarm` sets the session's topology and max_agents.
+     */
+    async startSession(
+      phases: PipelinePhase[],
+      rawConfig: Record<string, unknown>,
+      enableCheckpoints = false,
+      options: { enableMonitoring?: boolean; swarm?: { topology: SwarmTopology; maxAgents: number } } = {},
+    ): Promise<string> {
       const sessionId = randomUUID();
       const config = pipelineConfigSchema(phases).parse(rawConfig);
-      await store.create({ sessionId, tenant: 'default', phases, config, enableMonitoring, enableCheckpoints, topology: 'hierarchical', maxAgents: 10, preset: null });
+      const swarm = options.swarm ?? { topology: 'hierarchical', maxAgents: 10 };
+      await store.create({ sessionId, tenant: 'default', phases, config, enableMonitoring: options.enableMonitoring ?? true, enableCheckpoints, topology: swarm.topology, maxAgents: swarm.maxAgents, preset: null });
       await queues.enqueue({ sessionId, phase: phases[0]!, runGen: 1 });
       return sessionId;
     },

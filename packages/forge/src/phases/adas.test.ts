@@ -49,4 +49,21 @@ describe('adas', () => {
     expect(measured(resumed)).toEqual(measured(full));
     expect(resumed.artifacts!.model!.sha256).toBe(full.artifacts!.model!.sha256);
   });
+
+  it('on a swarm, agents train the candidates; every topology gives the result computed without one', async () => {
+    const alone = await runAdas(makeTestContext({ phase: 'adas', config, store, previous, sessionId: 'ad-alone' }).ctx);
+    for (const topology of ['star', 'hierarchical', 'mesh', 'ring'] as const) {
+      const t = makeTestContext({ phase: 'adas', config, store, previous, sessionId: `ad-${topology}`, swarm: { topology, maxAgents: 3, agentMemoryLimitMb: 128 } });
+      const r = await runAdas(t.ctx);
+      expect(r.artifacts!.model!.sha256).toBe(alone.artifacts!.model!.sha256);
+      expect(r.metrics.pareto_front).toEqual(alone.metrics.pareto_front);
+      expect(r.metrics.swarm_topology).toBe(topology);
+      const peer = Object.keys(r.metrics.swarm_messages as object).filter((k) => !k.includes('coordinator'));
+      // star: agents never talk; hierarchical: lead↔worker; mesh: both ways; ring: the results travel one way
+      const n = r.metrics.swarm_agents as number;
+      expect(n).toBeLessThanOrEqual(2);
+      expect(peer.length).toBe({ star: 0, hierarchical: 2 * (n - 1), mesh: n * (n - 1), ring: n - 1 }[topology]);
+      expect(t.agentReports.some((x) => x.agents.some((a) => /train and evaluate/.test(a.current_task ?? '')))).toBe(true);
+    }
+  }, 120_000);
 });

@@ -8,6 +8,9 @@ import { Model } from '../model/model';
 import { sampleBatch, trainStep } from '../model/train';
 import { Rng } from '../rng';
 import { round } from '../stats';
+import type { EvalSetSpec } from '../swarm/payloads';
+import { startPhaseSwarm, swarmMetrics, valuesOrFail } from '../swarm/phase-swarm';
+import type { CandidateTask } from '../swarm/tasks';
 import { dataFor, evalSummary, makeOptimizer, validSet } from './common';
 
 /**
@@ -143,6 +146,7 @@ export async function runAdas(ctx: PhaseContext): Promise<PhaseResult> {
   const baseArch: Arch = { ...input.model.arch, thought: undefined };
   const data = dataFor(kit.seed, kit.scale, baseArch);
   const valid = capEvenly(validSet(kit.seed, kit.scale, baseArch), ADAS_DEFAULTS.eval_samples);
+  const setSpec: EvalSetSpec = { seed: kit.seed, scale: kit.scale, context: baseArch.context, samples: ADAS_DEFAULTS.eval_samples };
   const keyOf = (g: Genome) => archKey(archOf(g, baseArch));
   const randomGenome = (rng: Rng): Genome => ({ width: rng.pick(space.widths), depth: rng.pick(space.depths), activation: rng.pick(space.activations) });
 
@@ -175,8 +179,8 @@ export async function runAdas(ctx: PhaseContext): Promise<PhaseResult> {
     evalsDone++;
     if (hit) return hit;
     const arch = archOf(g, baseArch);
-    const m = await train(arch, trainSteps, `adas-${key}`);
-    const c: Candidate = { key, genome: g, val_loss: round((await evaluateAsync(m, valid, () => kit.tick())).loss), params: paramCount(arch) };
+    const loss = precomputed.get(key) ?? (await evaluateAsync(await train(arch, trainSteps, `adas-${key}`), valid, () => kit.tick())).loss;
+    const c: Candidate = { key, genome: g, val_loss: round(loss), params: paramCount(arch) };
     st.cache[key] = c;
     await kit.progress((evalsDone / totalEvals) * 85, `evaluated ${key}: val_loss ${c.val_loss}, ${c.params} params`, {
       iteration: st.iteration,
@@ -185,50 +189,74 @@ export async function runAdas(ctx: PhaseContext): Promise<PhaseResult> {
     return c;
   };
 
-  let popC: Candidate[] = [];
-  for (const g of st.population) popC.push(await evaluateGenome(g));
-  while (st.iteration < cfg.iterations) {
-    const rng = kit.rng('generation', st.iteration + 1);
-    const fronts = nonDominatedSort(popC);
-    const rank = new Map<number, number>();
-    const crowd = new Map<number, number>();
-    fronts.forEach((f, r) => {
-      f.forEach((i) => rank.set(i, r));
-      for (const [i, d] of crowding(popC, f)) crowd.set(i, d);
+  // With a swarm, the agents train a batch of new candidates at once (each a pure function of its
+  // architecture and the seed); the phase then records them in order exactly as it would have.
+  const swarm = await startPhaseSwarm(ctx, cfg.population_size, 'batch');
+  let swarmReport: Record<string, unknown> = {};
+  const precomputed = new Map<string, number>();
+  const prepare = async (genomes: Genome[]) => {
+    if (!swarm) return;
+    const fresh = [...new Map(genomes.filter((g) => !st.cache[keyOf(g)] && !precomputed.has(keyOf(g))).map((g) => [keyOf(g), g])).values()];
+    const tasks = fresh.map((g) => {
+      const key = keyOf(g);
+      const payload: CandidateTask = { arch: archOf(g, baseArch), label: `adas-${key}`, seed: kit.seed, scale: kit.scale, trainSteps, batchSize, learningRate: lr, set: setSpec };
+      // hierarchical: the bigger (slower) candidates first, so the team finishes together
+      return { kind: 'candidate', payload, label: `train and evaluate ${key}`, priority: paramCount(payload.arch) };
     });
-    const better = (a: number, b: number) => (rank.get(a)! < rank.get(b)! || (rank.get(a) === rank.get(b) && crowd.get(a)! > crowd.get(b)!) ? a : b);
-    const pick = () => better(rng.int(popC.length), rng.int(popC.length));
-    const children: Genome[] = [];
-    for (let k = 0; k < cfg.population_size; k++) {
-      const a = popC[pick()]!.genome;
-      const b = popC[pick()]!.genome;
-      const child: Genome = {
-        width: rng.next() < 0.5 ? a.width : b.width,
-        depth: rng.next() < 0.5 ? a.depth : b.depth,
-        activation: rng.next() < 0.5 ? a.activation : b.activation,
-      };
-      if (rng.next() < 1 / 3) child.width = rng.pick(space.widths);
-      if (rng.next() < 1 / 3) child.depth = rng.pick(space.depths);
-      if (rng.next() < 1 / 3) child.activation = rng.pick(space.activations);
-      children.push(child);
-    }
-    const childC: Candidate[] = [];
-    for (const g of children) childC.push(await evaluateGenome(g));
-    // environmental selection over parents ∪ children (distinct architectures)
-    const union = [...new Map([...popC, ...childC].map((c) => [c.key, c])).values()];
-    const next: Candidate[] = [];
-    for (const f of nonDominatedSort(union)) {
-      if (next.length + f.length <= cfg.population_size) next.push(...f.map((i) => union[i]!));
-      else {
-        const d = crowding(union, f);
-        next.push(...[...f].sort((x, y) => d.get(y)! - d.get(x)! || x - y).slice(0, cfg.population_size - next.length).map((i) => union[i]!));
-        break;
+    valuesOrFail(ctx, await swarm.map<CandidateTask, number>(tasks)).forEach((loss, k) => precomputed.set(keyOf(fresh[k]!), loss));
+  };
+  try {
+    let popC: Candidate[] = [];
+    await prepare(st.population);
+    for (const g of st.population) popC.push(await evaluateGenome(g));
+    while (st.iteration < cfg.iterations) {
+      const rng = kit.rng('generation', st.iteration + 1);
+      const fronts = nonDominatedSort(popC);
+      const rank = new Map<number, number>();
+      const crowd = new Map<number, number>();
+      fronts.forEach((f, r) => {
+        f.forEach((i) => rank.set(i, r));
+        for (const [i, d] of crowding(popC, f)) crowd.set(i, d);
+      });
+      const better = (a: number, b: number) => (rank.get(a)! < rank.get(b)! || (rank.get(a) === rank.get(b) && crowd.get(a)! > crowd.get(b)!) ? a : b);
+      const pick = () => better(rng.int(popC.length), rng.int(popC.length));
+      const children: Genome[] = [];
+      for (let k = 0; k < cfg.population_size; k++) {
+        const a = popC[pick()]!.genome;
+        const b = popC[pick()]!.genome;
+        const child: Genome = {
+          width: rng.next() < 0.5 ? a.width : b.width,
+          depth: rng.next() < 0.5 ? a.depth : b.depth,
+          activation: rng.next() < 0.5 ? a.activation : b.activation,
+        };
+        if (rng.next() < 1 / 3) child.width = rng.pick(space.widths);
+        if (rng.next() < 1 / 3) child.depth = rng.pick(space.depths);
+        if (rng.next() < 1 / 3) child.activation = rng.pick(space.activations);
+        children.push(child);
       }
+      const childC: Candidate[] = [];
+      await prepare(children);
+      for (const g of children) childC.push(await evaluateGenome(g));
+      // environmental selection over parents ∪ children (distinct architectures)
+      const union = [...new Map([...popC, ...childC].map((c) => [c.key, c])).values()];
+      const next: Candidate[] = [];
+      for (const f of nonDominatedSort(union)) {
+        if (next.length + f.length <= cfg.population_size) next.push(...f.map((i) => union[i]!));
+        else {
+          const d = crowding(union, f);
+          next.push(...[...f].sort((x, y) => d.get(y)! - d.get(x)! || x - y).slice(0, cfg.population_size - next.length).map((i) => union[i]!));
+          break;
+        }
+      }
+      popC = next;
+      st.iteration++;
+      st.population = popC.map((c) => c.genome);
+      await kit.progress((st.iteration / cfg.iterations) * 85, `NSGA-II generation ${st.iteration}/${cfg.iterations}`, { iteration: st.iteration }, { step: 10_000 + st.iteration, data: st });
     }
-    popC = next;
-    st.iteration++;
-    st.population = popC.map((c) => c.genome);
-    await kit.progress((st.iteration / cfg.iterations) * 85, `NSGA-II generation ${st.iteration}/${cfg.iterations}`, { iteration: st.iteration }, { step: 10_000 + st.iteration, data: st });
+
+  } finally {
+    swarmReport = swarm ? await swarmMetrics(ctx, swarm) : {};
+    await swarm?.close();
   }
 
   const all = Object.values(st.cache).sort((a, b) => a.key.localeCompare(b.key));
@@ -255,6 +283,7 @@ export async function runAdas(ctx: PhaseContext): Promise<PhaseResult> {
       best_architecture_score: round(scoreOf(best)),
       best_architecture_config: { ...best.genome, context: bestArch.context, embed: bestArch.embed, hidden: bestArch.hidden, params: best.params, search_val_loss: best.val_loss },
       candidates_evaluated: all.length,
+      ...swarmReport,
       iterations: st.iteration,
       population_size: cfg.population_size,
       search_space: space,
