@@ -9,3 +9,4 @@ export * from './presets';
 export * from './openapi';
 export * from './auth';
 export * from './openapi-examples';
+export * from './executor-protocol';
