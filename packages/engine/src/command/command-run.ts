@@ -29,6 +29,8 @@ type Ending =
  */
 export class CommandRun {
   private percent = 0;
+  /** The metrics of the last progress line: a checkpoint step shows them too instead of blanking them. */
+  private progressMetrics: Record<string, unknown> = {};
   private readonly reported: Record<string, unknown> = {};
   private readonly artifacts: Record<string, ArtifactRef> = {};
   private result: Record<string, unknown> | null = null;
@@ -133,12 +135,13 @@ export class CommandRun {
     switch (line.type) {
       case 'progress':
         this.percent = line.percent;
-        return this.step({ percent: line.percent, ...(line.message !== undefined ? { message: line.message } : {}), metrics: { ...this.reported, ...line.metrics } });
+        this.progressMetrics = line.metrics ?? this.progressMetrics;
+        return this.step({ percent: line.percent, ...(line.message !== undefined ? { message: line.message } : {}), metrics: { ...this.reported, ...this.progressMetrics } });
       case 'metric':
         this.reported[line.name] = line.value;
         return;
       case 'checkpoint':
-        return this.step({ percent: this.percent, message: 'checkpoint', metrics: { ...this.reported }, state: line.state });
+        return this.step({ percent: this.percent, message: 'checkpoint', metrics: { ...this.reported, ...this.progressMetrics }, state: line.state });
       case 'artifact':
         return this.storeArtifact(line, raw);
       case 'result':
