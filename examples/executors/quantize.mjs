@@ -73,13 +73,18 @@ let absErr = 0;
 let maxErr = 0;
 let maxDistinct = 0;
 let count = 0;
+let endedEarly = false;
 for (const [i, e] of targets.entries()) {
   await yieldToControl();
   if (i >= resumedFrom && control.pause) {
     send({ type: 'checkpoint', state: { tensors_done: i } });
-    process.exit(0);
+    endedEarly = true;
+    break;
   }
-  if (control.stop) process.exit(0);
+  if (control.stop) {
+    endedEarly = true;
+    break;
+  }
   const q = quantize(tensors.get(e.name), e.shape[0], e.shape[1]);
   absErr += q.absErr;
   maxErr = Math.max(maxErr, q.maxErr);
@@ -91,27 +96,30 @@ for (const [i, e] of targets.entries()) {
   }
 }
 
-const out = path.join(ctx.output_dir, 'model.bin');
-save(out, header, tensors, { ...header.meta, quantized_by: 'examples/executors/quantize.mjs', bits });
-send({ type: 'artifact', name: 'model', path: 'model.bin' });
-const inBytes = statSync(src).size;
-const outBytes = statSync(out).size;
-send({
-  type: 'result',
-  metrics: {
-    bits,
-    tensors_quantized: targets.length,
-    weights_quantized: count,
-    max_distinct_values_per_row: maxDistinct,
-    mean_abs_error: count ? absErr / count : 0,
-    max_abs_error: maxErr,
-    original_size_bytes: inBytes,
-    compressed_size_bytes: outBytes,
-    original_size_mb: inBytes / MB,
-    compressed_size_mb: outBytes / MB,
-    total_compression_ratio: inBytes / outBytes,
-    resumed_from_tensor: resumedFrom,
-  },
-});
-// Done: the control reader would otherwise keep waiting on stdin.
-process.exit(0);
+if (!endedEarly) {
+  const out = path.join(ctx.output_dir, 'model.bin');
+  save(out, header, tensors, { ...header.meta, quantized_by: 'examples/executors/quantize.mjs', bits });
+  send({ type: 'artifact', name: 'model', path: 'model.bin' });
+  const inBytes = statSync(src).size;
+  const outBytes = statSync(out).size;
+  send({
+    type: 'result',
+    metrics: {
+      bits,
+      tensors_quantized: targets.length,
+      weights_quantized: count,
+      max_distinct_values_per_row: maxDistinct,
+      mean_abs_error: count ? absErr / count : 0,
+      max_abs_error: maxErr,
+      original_size_bytes: inBytes,
+      compressed_size_bytes: outBytes,
+      original_size_mb: inBytes / MB,
+      compressed_size_mb: outBytes / MB,
+      total_compression_ratio: inBytes / outBytes,
+      resumed_from_tensor: resumedFrom,
+    },
+  });
+}
+// Exit once stdout is flushed (writes to a pipe are asynchronous in Node: a bare process.exit()
+// could drop the last lines) instead of waiting on stdin for more control words.
+process.stdout.write('', () => process.exit(0));

@@ -92,6 +92,20 @@ describe('CommandExecutor', () => {
     expect(bad.map((l) => String(l.error)).join(' ')).toContain('outside the output directory');
   });
 
+  it('takes every line of a program that writes faster than progress is recorded, in order', async () => {
+    const { ctx, steps } = context({
+      config: { lines: 3000 },
+      // a slow recorder: the program outpaces it and is held back by the pipe
+      progress: async (step) => {
+        steps.push(step);
+        await new Promise((r) => setImmediate(r));
+      },
+    });
+    const result = await executor('chatty').run(ctx);
+    expect(result.metrics).toMatchObject({ lines: 3000, protocol_errors: 0 });
+    expect(steps.map((s) => (s.metrics as { i: number }).i)).toEqual(Array.from({ length: 3000 }, (_, k) => k + 1));
+  });
+
   it('pause sends `pause`, parks with the checkpoint the program wrote, and the restart receives it', async () => {
     const first = context({ config: { steps: 200, step_ms: 20 } });
     const run = executor('steps').run(first.ctx);

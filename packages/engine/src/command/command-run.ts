@@ -8,6 +8,9 @@ import type { RunDirectory } from './run-directory';
 import type { ResolvedCommandSpec } from './spec';
 import { ProcessSupervisor, type ProcessExit } from './supervisor';
 
+const HOLD_AT = 256;
+const RELEASE_AT = 32;
+
 export interface CommandRunTuning {
   memoryPollMs: number;
   maxLineBytes: number;
@@ -40,6 +43,8 @@ export class CommandRun {
   /** A checkpoint the program wrote after it was asked to pause: it replaces the parked state. */
   private checkpointAfterPause: { state: unknown } | null = null;
   private lines: Promise<void> = Promise.resolve();
+  /** Lines read but not handled yet; past HOLD_AT, stdout is not read until they drop to RELEASE_AT. */
+  private pending = 0;
   private readonly supervisor: ProcessSupervisor;
 
   constructor(
@@ -123,7 +128,13 @@ export class CommandRun {
   }
 
   private enqueue(raw: string): void {
-    this.lines = this.lines.then(() => this.handle(raw)).catch((err: unknown) => this.end({ kind: 'failed', error: err }));
+    if (++this.pending === HOLD_AT) this.supervisor.holdOutput(true);
+    this.lines = this.lines
+      .then(() => this.handle(raw))
+      .catch((err: unknown) => this.end({ kind: 'failed', error: err }))
+      .finally(() => {
+        if (--this.pending === RELEASE_AT) this.supervisor.holdOutput(false);
+      });
   }
 
   private async handle(raw: string): Promise<void> {

@@ -82,6 +82,15 @@ export class ProcessSupervisor {
     return this.exited;
   }
 
+  /**
+   * Stop / restart reading stdout: backpressure for a program that writes lines faster than the
+   * engine records them (the pipe fills and the program's writes block, as they would on a terminal).
+   */
+  holdOutput(hold: boolean): void {
+    if (hold) this.child.stdout.pause();
+    else this.child.stdout.resume();
+  }
+
   /** SIGKILL the whole group now. */
   kill(): void {
     this.signal('SIGKILL');

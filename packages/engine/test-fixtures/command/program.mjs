@@ -6,6 +6,8 @@ import readline from 'node:readline';
 
 const ctx = JSON.parse(readFileSync(process.env.AGENT_FORGE_CONTEXT, 'utf8'));
 const send = (msg) => process.stdout.write(`${JSON.stringify(msg)}\n`);
+// stdout to a pipe is asynchronous in Node: exit once what was written has been handed to the OS.
+const exit = (code) => process.stdout.write('', () => process.exit(code));
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const control = [];
 readline.createInterface({ input: process.stdin }).on('line', (l) => control.push(l.trim()));
@@ -85,4 +87,12 @@ if (mode === 'sleeper') {
     if (control.includes('stop')) process.exit(0);
     await sleep(10);
   }
+}
+
+if (mode === 'chatty') {
+  // Many lines as fast as it can: the engine must take them all, in order, without buffering them all.
+  const n = ctx.config.lines ?? 5000;
+  for (let i = 1; i <= n; i++) send({ type: 'progress', percent: (100 * i) / n, metrics: { i } });
+  send({ type: 'result', metrics: { lines: n } });
+  exit(0);
 }
