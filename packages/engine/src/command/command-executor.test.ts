@@ -73,8 +73,8 @@ describe('CommandExecutor', () => {
     const { ctx, steps, logs } = context({ config: { knob: 'x' }, previous: { phase: 'bitnet', metrics: {}, artifacts: { model: input } } });
     const result = await executor('flow').run(ctx);
 
-    // not JSON, percent 250, unknown type, two artifact paths outside output/, a second result
-    expect(result.metrics).toMatchObject({ answer: 42, config_seen: 'x', attempt: 1, input_bytes: 3, protocol_errors: 6 });
+    // not JSON, percent 250, unknown type, three artifact paths leading outside output/ (one a symlink), a second result
+    expect(result.metrics).toMatchObject({ answer: 42, config_seen: 'x', attempt: 1, input_bytes: 3, protocol_errors: 7 });
     expect(typeof result.metrics.executor_peak_rss_mb).toBe('number');
     expect(steps.map((s) => s.percent)).toEqual([50, 50]);
     expect(steps[0]).toMatchObject({ message: 'half way', metrics: { seen: 3 } });

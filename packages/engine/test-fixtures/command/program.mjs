@@ -1,6 +1,6 @@
 // A phase program for the command executor's tests: one behaviour per mode (argv[2]).
 import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 
@@ -29,6 +29,8 @@ if (mode === 'flow') {
   send({ type: 'artifact', name: 'model', path: 'model.bin' });
   send({ type: 'artifact', name: 'stolen', path: '/etc/passwd' });
   send({ type: 'artifact', name: 'ctx', path: '../context.json' });
+  symlinkSync('/etc/passwd', path.join(ctx.output_dir, 'innocent.txt'));
+  send({ type: 'artifact', name: 'innocent', path: 'innocent.txt' });
   send({ type: 'result', metrics: { answer: 42, config_seen: ctx.config.knob ?? null, attempt: ctx.attempt } });
   send({ type: 'result', metrics: { answer: 0 } });
   process.exit(0);
