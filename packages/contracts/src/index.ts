@@ -10,3 +10,4 @@ export * from './openapi';
 export * from './auth';
 export * from './openapi-examples';
 export * from './swarm';
+export * from './executor-protocol';

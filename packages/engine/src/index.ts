@@ -5,3 +5,4 @@ export * from './dry-run';
 export * from './registry';
 export * from './artifacts';
 export * from './thread-executor';
+export * from './command';

@@ -2,6 +2,7 @@ import { PIPELINE_PHASES, PipelinePhase } from '@agent-forge/contracts';
 import { commonEnv, envPort, parseEnv, retentionEnv } from '@agent-forge/runtime';
 import os from 'node:os';
 import { z } from 'zod';
+import { commandExecutorsEnv } from './command-executors';
 
 const phaseList = z
   .string()
@@ -62,6 +63,11 @@ export const WorkerEnv = z.object({
    * `name=/abs/path/module.js#exportName`, comma separated. Pipelines select them by name.
    */
   WORKER_EXECUTOR_MODULES: executorModules,
+  /**
+   * The allow-list of phase programs (command executors) pipelines may select by name: inline JSON
+   * or the absolute path of a JSON file, `{ name: { argv, env, cwd, limits } }`.
+   */
+  WORKER_COMMAND_EXECUTORS: commandExecutorsEnv,
   /** A worker with a free slot that took no job while one waited this long reports not ready and not live. */
   WORKER_STUCK_AFTER_MS: z.coerce.number().int().min(1_000).max(86_400_000).default(300_000),
   /** How often expired sessions' artifacts and interrupted temp files are swept. */

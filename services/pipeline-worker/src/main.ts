@@ -1,11 +1,11 @@
-import { FsArtifactStore, PhaseQueues, ThreadedExecutor, defaultRegistry } from '@agent-forge/engine';
-import { FORGE_EXECUTOR_NAME } from '@agent-forge/forge';
+import { FsArtifactStore, PhaseQueues } from '@agent-forge/engine';
 import { closeRedis, createLogger, createRedis, initMetrics, installShutdown, publicRedisUri } from '@agent-forge/runtime';
 import { CheckpointStore, EventPublisher, Keys, SessionStore } from '@agent-forge/state';
 import { PhaseBoundaryCheckpoints } from './checkpointing';
 import { ArtifactReaper } from './reaper';
 import { loadWorkerConfig } from './config';
 import { ControlListener } from './control-listener';
+import { buildExecutorRegistry } from './executors';
 import { createHealthServer } from './health';
 import { registerQueueGauges } from './metrics';
 import { PhaseRunner } from './phase-runner';
@@ -24,19 +24,7 @@ async function main(): Promise<void> {
   registerQueueGauges(queues);
   const control = new ControlListener(subscriber, keys, logger);
   await control.start();
-  // The built-in phases compute in a thread of their own: the event loop stays free, memory is capped.
-  const registry = defaultRegistry().register(
-    new ThreadedExecutor({
-      name: FORGE_EXECUTOR_NAME,
-      module: require.resolve('@agent-forge/forge'),
-      exportName: 'ForgeExecutor',
-      memoryLimitMb: config.AGENT_MEMORY_LIMIT_MB,
-      killGraceMs: config.EXECUTOR_KILL_GRACE_MS,
-    }),
-  );
-  for (const m of config.WORKER_EXECUTOR_MODULES) {
-    registry.register(new ThreadedExecutor({ ...m, memoryLimitMb: config.AGENT_MEMORY_LIMIT_MB, killGraceMs: config.EXECUTOR_KILL_GRACE_MS }));
-  }
+  const registry = buildExecutorRegistry(config);
   const artifacts = new FsArtifactStore(config.ARTIFACT_ROOT);
   const boundary = new PhaseBoundaryCheckpoints({ checkpoints: new CheckpointStore(redis, keys, store),
     artifacts,
