@@ -131,3 +131,28 @@ describe('quality gates', () => {
     expect(REQUIRED_METRICS.bitnet).toEqual(expect.arrayContaining(['compression_ratio', 'original_size_mb', 'compressed_size_mb', 'layers_compressed', 'pre_perplexity', 'post_perplexity', 'accuracy_preserved', 'sparsity_ratio']));
   });
 });
+
+describe('self-reported metrics (command executors and other installed executors)', () => {
+  const evidence = { weights_finite: true, checksums_verified: true, theater: honest };
+
+  it('judges only what the program reported: the rest is not run, and a gate with nothing to check is left out', () => {
+    // A pruning program reports sizes and sparsity, not the forge's validation results.
+    const reported = { original_size_mb: 0.036, compressed_size_mb: 0.005, total_compression_ratio: 7, sparsity_achieved: 0.5, target_sparsity: 0.5 };
+    const gates = evaluateGates('compression', reported, evidence, {}, 'self-reported');
+    const byId = Object.fromEntries(gates.map((g) => [g.gate_id, g]));
+    expect(byId.performance_validation).toBeUndefined(); // accuracy_retained not reported: nothing to judge
+    expect(byId.compression_efficiency).toMatchObject({ passed: true });
+    expect(byId.integrity).toMatchObject({ passed: true });
+    expect(byId.integrity!.details.checks.map((c) => c.metric)).not.toContain('metrics_complete');
+    expect(byId.theater_elimination).toMatchObject({ passed: true });
+    // The same metrics from the forge fail Integrity: the forge must report every key of its phase.
+    const measured = evaluateGates('compression', reported, evidence, {}, 'measured');
+    expect(measured.find((g) => g.gate_id === 'integrity')).toMatchObject({ passed: false });
+  });
+
+  it('a reported figure below its threshold still fails its gate, and engine evidence is judged either way', () => {
+    const gates = evaluateGates('compression', { total_compression_ratio: 7, sparsity_achieved: 0.2, target_sparsity: 0.5 }, { ...evidence, weights_finite: false }, {}, 'self-reported');
+    expect(gates.find((g) => g.gate_id === 'compression_efficiency')).toMatchObject({ passed: false });
+    expect(gates.find((g) => g.gate_id === 'integrity')).toMatchObject({ passed: false });
+  });
+});

@@ -307,26 +307,53 @@ function compare(v: number | boolean, op: Op, t: number | boolean): boolean {
 export type GateOverrides = Record<string, Record<string, number | boolean> | undefined>;
 
 /** Evaluate the phase's gates on its metrics; `overrides` is `config.quality_gates`. */
-export function evaluateGates(phase: PipelinePhase, metrics: Record<string, unknown>, evidence: GateEvidence = {}, overrides: GateOverrides = {}): GateResult[] {
+/**
+ * How the metrics were obtained. `measured`: by the built-in forge, which reports every key of its
+ * phase — a missing one fails its check. `self-reported`: by a command executor (or any other
+ * user-installed one), which reports what its own program computes: a check whose value it did
+ * not report is listed under `not_run` instead of failing, the forge's key list (Integrity's
+ * "metrics complete") does not apply, and a gate with nothing left to check is left out. What
+ * the engine measures itself (checksums, finite weights, theater detection) is judged either way.
+ */
+export type MetricsSource = 'measured' | 'self-reported';
+
+export function evaluateGates(
+  phase: PipelinePhase,
+  metrics: Record<string, unknown>,
+  evidence: GateEvidence = {},
+  overrides: GateOverrides = {},
+  source: MetricsSource = 'measured',
+): GateResult[] {
   const complete = REQUIRED_METRICS[phase].every((k) => metrics[k] !== undefined && metrics[k] !== null && (typeof metrics[k] !== 'number' || Number.isFinite(metrics[k])));
-  return gatesFor(phase).map((g) => {
+  const selfReported = source === 'self-reported';
+  const valueOf = (c: Check): number | boolean | null => {
+    let value: number | boolean | null;
+    if (c.value) value = c.value(metrics, evidence);
+    else if (c.metric === 'metrics_complete') value = complete;
+    else {
+      const raw = get(metrics, c.metric);
+      value = typeof raw === 'boolean' ? raw : num(raw);
+    }
+    return typeof value === 'number' && !Number.isFinite(value) ? null : value;
+  };
+  const results: GateResult[] = [];
+  for (const g of gatesFor(phase)) {
     const over = overrides[g.id] ?? {};
-    const active = g.checks.filter((c) => !(c.metric === 'reproducible' && evidence.reproducible === undefined));
+    const values = new Map(g.checks.map((c) => [c, valueOf(c)]));
+    const active = g.checks.filter((c) => {
+      if (c.metric === 'reproducible' && evidence.reproducible === undefined) return false;
+      if (selfReported && (c.metric === 'metrics_complete' || values.get(c) === null)) return false;
+      return true;
+    });
+    if (selfReported && active.length === 0) continue;
     const checks: CheckResult[] = active.map((c) => {
       const threshold = over[c.metric] ?? c.threshold;
-      let value: number | boolean | null;
-      if (c.value) value = c.value(metrics, evidence);
-      else if (c.metric === 'metrics_complete') value = complete;
-      else {
-        const raw = get(metrics, c.metric);
-        value = typeof raw === 'boolean' ? raw : num(raw);
-      }
-      if (typeof value === 'number' && !Number.isFinite(value)) value = null;
+      const value = values.get(c) ?? null;
       return { metric: c.metric, value, op: c.op, threshold, passed: value !== null && compare(value, c.op, threshold) };
     });
     const passedN = checks.filter((c) => c.passed).length;
     const theater = g.id === THEATER_ELIMINATION.id ? evidence.theater : undefined;
-    return {
+    results.push({
       gate_id: g.id,
       gate_name: g.gate_name,
       phase,
@@ -345,6 +372,7 @@ export function evaluateGates(phase: PipelinePhase, metrics: Record<string, unkn
         // what exactly fired, when the gate failed on it
         ...(theater && passedN < checks.length ? theater.recommendations : []),
       ],
-    };
-  });
+    });
+  }
+  return results;
 }

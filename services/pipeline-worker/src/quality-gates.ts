@@ -1,6 +1,6 @@
 import type { GateResult, PipelineConfig, PipelinePhase } from '@agent-forge/contracts';
 import { DryRunExecutor, type ArtifactStore, type PhaseContext, type PhaseExecutor, type PhaseResult } from '@agent-forge/engine';
-import { DEFAULT_SEED, detectTheater, evaluateGates, measureIntegrity, type GateEvidence, type GateOverrides } from '@agent-forge/forge';
+import { DEFAULT_SEED, FORGE_EXECUTOR_NAME, detectTheater, evaluateGates, measureIntegrity, type GateEvidence, type GateOverrides } from '@agent-forge/forge';
 
 export interface PhaseJudgement {
   gates: (GateResult & { blocking: boolean })[];
@@ -18,9 +18,9 @@ export interface PhaseJudgement {
  *
  * Every executor is judged the same way, the built-in forge as much as command executors and any
  * other registered one: Integrity, Theater Elimination, and the phase's own catalogue gates on
- * the metrics the executor reported. For the forge those metrics are measured; for a command
- * executor they are self-reported, which is exactly why the catalogue gates alone would mean
- * little — Theater Elimination is what holds the claims to the artifact. The one exception is the
+ * the metrics the executor reported. For the forge those metrics are measured (a missing key
+ * fails); for a command executor they are self-reported, so only the checks on what it reported
+ * are judged (see `MetricsSource`) — and Theater Elimination holds those claims to the artifact. The one exception is the
  * engine's dry-run executor: it simulates orchestration only (steps and timing, no model), claims
  * nothing about a model, and judging it on model gates would only pause every dry run.
  */
@@ -49,7 +49,8 @@ export async function judgePhase(args: {
     scale: Number(args.pipelineConfig.scale ?? 1),
     overrides: overrides.theater_elimination,
   });
-  const gates = evaluateGates(args.phase, args.result.metrics, evidence, overrides);
+  // The forge measures every key of its phase; any other executor reports what its program computes.
+  const gates = evaluateGates(args.phase, args.result.metrics, evidence, overrides, args.executorName === FORGE_EXECUTOR_NAME ? 'measured' : 'self-reported');
   const failed = gates.filter((g) => g.blocking && !g.passed);
   return {
     gates,

@@ -21,6 +21,7 @@ export async function processGroupRssMb(pgid: number): Promise<number | null> {
     return null;
   }
   let kb = 0;
+  let found = 0;
   await Promise.all(
     entries
       .filter((e) => /^\d+$/.test(e))
@@ -30,13 +31,17 @@ export async function processGroupRssMb(pgid: number): Promise<number | null> {
           // fields: [0]=state [2]=pgrp; VmRSS in status is in kB whatever the page size
           if (f[0] === 'Z' || Number(f[2]) !== pgid) return;
           const rss = /^VmRSS:\s+(\d+) kB/m.exec(await readFile(`${PROC}/${pid}/status`, 'utf8'));
-          if (rss) kb += Number(rss[1]);
+          if (rss) {
+            kb += Number(rss[1]);
+            found++;
+          }
         } catch {
           // the process exited while we looked
         }
       }),
   );
-  return kb / 1024;
+  // Nothing of the group left to measure: no reading, rather than a reading of 0.
+  return found > 0 ? kb / 1024 : null;
 }
 
 /** True while `pid` exists and is not a zombie (a dead child not yet reaped by its parent). */

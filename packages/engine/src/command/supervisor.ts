@@ -43,6 +43,7 @@ export class ProcessSupervisor {
   private done = false;
   private memoryExceeded = false;
   private peakRssMb: number | null = null;
+  private pollInFlight: Promise<void> = Promise.resolve();
   private pollTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly opts: SupervisorOptions) {
@@ -127,6 +128,8 @@ export class ProcessSupervisor {
     const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((r) => this.child.once('exit', (c, s) => r([c, s])));
     this.done = true;
     if (this.pollTimer) clearTimeout(this.pollTimer);
+    // A sample being read when the program exited was taken while it ran: it counts.
+    await this.pollInFlight;
     // Whatever the program left running in its group goes with it.
     this.signal('SIGKILL');
     const drained = await Promise.race([closed.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), PIPE_DRAIN_MS).unref())]);
@@ -141,9 +144,12 @@ export class ProcessSupervisor {
     const pid = this.child.pid!;
     const poll = async () => {
       if (this.done) return;
-      const rss = await processGroupRssMb(pid);
-      if (rss === null || this.done) return; // no /proc: the limit cannot be measured here
+      const reading = processGroupRssMb(pid);
+      this.pollInFlight = reading.then(() => undefined, () => undefined);
+      const rss = await reading;
+      if (rss === null) return; // no /proc: the limit cannot be measured here
       this.peakRssMb = Math.max(this.peakRssMb ?? 0, rss);
+      if (this.done) return;
       if (rss > this.opts.memoryLimitMb) {
         this.memoryExceeded = true;
         this.signal('SIGKILL');

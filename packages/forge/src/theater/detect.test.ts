@@ -137,6 +137,14 @@ describe('performance theater: bitnet compression claims against the real artifa
     expect(d.recommendations.join('\n')).toMatch(/sizes, sparsity and speed-ups.*compression_ratio vs real sizes/);
   });
 
+  it('understating is not theater: a smaller ratio, a larger output or less sparsity than real pass (another basis, not a lie)', async () => {
+    const m = honest.metrics;
+    const modest = { ...m, compression_ratio: (m.compression_ratio as number) / 2, compressed_size_mb: (m.compressed_size_mb as number) * 2, sparsity_ratio: 0 };
+    const d = await detect('bitnet', modest, honest.artifacts);
+    expect(indicator(d, 'performance_theater')).toMatchObject({ fired: false, score: 0 });
+    expect(d.theater_detected).toBe(false);
+  });
+
   it('a claimed speed-up for a model of the same shape is not what the engine times', async () => {
     const d = await detect('bitnet', { ...honest.metrics, inference_speedup: 25 }, honest.artifacts);
     expect(check(d, 'performance_theater', 'inference_speedup vs timed inference')).toMatchObject({ claimed: 25, passed: false });

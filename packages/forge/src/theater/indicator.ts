@@ -39,16 +39,28 @@ export function gapSeverity(gap: number, tolerance: number): number {
   return Math.min(1, 0.5 + (0.5 * (gap - tolerance)) / tolerance);
 }
 
-/** A numeric check: |claimed − measured| ≤ tolerance (absolute). */
-export function closeTo(check: string, claimed: number, measured: number, tolerance: number, detail: string): IndicatorCheck {
-  const gap = Math.abs(claimed - measured);
+/**
+ * Which side of the measurement a claim must stay on. Theater is claiming *more* than was done:
+ * a claim that undersells (a smaller compression ratio than the bytes show, say, computed on a
+ * different basis) is not held against a phase. `both` for figures where any gap is a false claim.
+ */
+export type ClaimSide = 'both' | 'not-above' | 'not-below';
+
+function signedGap(claimed: number, measured: number, side: ClaimSide): number {
+  const d = claimed - measured;
+  return side === 'both' ? Math.abs(d) : side === 'not-above' ? Math.max(0, d) : Math.max(0, -d);
+}
+
+/** A numeric check: |claimed − measured| ≤ tolerance (absolute), on the side that matters. */
+export function closeTo(check: string, claimed: number, measured: number, tolerance: number, detail: string, side: ClaimSide = 'both'): IndicatorCheck {
+  const gap = signedGap(claimed, measured, side);
   const severity = gapSeverity(gap, tolerance);
   return { check, claimed, measured: round(measured), tolerance, passed: severity === 0, severity, detail };
 }
 
-/** A numeric check on the relative gap: |claimed − measured| / measured ≤ tolerance. */
-export function relativelyClose(check: string, claimed: number, measured: number, tolerance: number, detail: string): IndicatorCheck {
-  const gap = measured === 0 ? (claimed === 0 ? 0 : Infinity) : Math.abs(claimed - measured) / Math.abs(measured);
+/** A numeric check on the relative gap: |claimed − measured| / measured ≤ tolerance, on the side that matters. */
+export function relativelyClose(check: string, claimed: number, measured: number, tolerance: number, detail: string, side: ClaimSide = 'both'): IndicatorCheck {
+  const gap = measured === 0 ? (signedGap(claimed, 0, side) === 0 ? 0 : Infinity) : signedGap(claimed, measured, side) / Math.abs(measured);
   const severity = gapSeverity(gap, tolerance);
   return { check, claimed, measured: round(measured), tolerance, passed: severity === 0, severity, detail };
 }

@@ -2,7 +2,7 @@ import { MB } from '../kit';
 import type { Model } from '../model/model';
 import { encodeModel } from '../model/serialize';
 import type { TheaterEvidence } from './evidence';
-import { flag, metric, relativelyClose, closeTo, report, round, type IndicatorCheck, type IndicatorReport } from './indicator';
+import { flag, metric, relativelyClose, closeTo, report, round, type ClaimSide, type IndicatorCheck, type IndicatorReport } from './indicator';
 import type { TheaterTolerances } from './tolerances';
 
 /**
@@ -33,31 +33,32 @@ export function performanceTheater(metrics: Record<string, unknown>, e: TheaterE
   const claim = (k: string) => metric(metrics, k);
   const out = e.output && !e.output.error ? e.output : null;
   const inp = e.input && !e.input.error ? e.input : null;
-  const size = (key: string, claimed: number | null, realBytes: number, unit: number, what: string) => {
-    if (claimed !== null) checks.push(relativelyClose(`${key} vs real size`, claimed, realBytes / unit, t.size_tolerance, `${what}: ${realBytes} bytes as read from the artifact store`));
+  // Theater overstates: an output smaller, an input larger, a ratio or sparsity higher than real.
+  const size = (key: string, claimed: number | null, realBytes: number, unit: number, what: string, side: ClaimSide) => {
+    if (claimed !== null) checks.push(relativelyClose(`${key} vs real size`, claimed, realBytes / unit, t.size_tolerance, `${what}: ${realBytes} bytes as read from the artifact store`, side));
   };
   if (out) {
-    size('compressed_size_bytes', claim('compressed_size_bytes'), out.bytes, 1, 'the output model artifact');
-    size('compressed_size_mb', claim('compressed_size_mb'), out.bytes, MB, 'the output model artifact');
+    size('compressed_size_bytes', claim('compressed_size_bytes'), out.bytes, 1, 'the output model artifact', 'not-below');
+    size('compressed_size_mb', claim('compressed_size_mb'), out.bytes, MB, 'the output model artifact', 'not-below');
   }
   if (inp) {
-    size('original_size_bytes', claim('original_size_bytes'), inp.bytes, 1, 'the input model artifact');
-    size('original_size_mb', claim('original_size_mb'), inp.bytes, MB, 'the input model artifact');
+    size('original_size_bytes', claim('original_size_bytes'), inp.bytes, 1, 'the input model artifact', 'not-above');
+    size('original_size_mb', claim('original_size_mb'), inp.bytes, MB, 'the input model artifact', 'not-above');
     const ratio = claim('compression_ratio');
-    if (out && ratio !== null) checks.push(relativelyClose('compression_ratio vs real sizes', ratio, inp.bytes / out.bytes, t.size_tolerance, `input artifact ${inp.bytes} bytes / output artifact ${out.bytes} bytes`));
+    if (out && ratio !== null) checks.push(relativelyClose('compression_ratio vs real sizes', ratio, inp.bytes / out.bytes, t.size_tolerance, `input artifact ${inp.bytes} bytes / output artifact ${out.bytes} bytes`, 'not-above'));
   }
   const model = out?.decoded?.model;
   if (model && out) {
     const total = claim('total_compression_ratio');
     if (total !== null) {
       const dense = encodeModel(model).byteLength;
-      checks.push(relativelyClose('total_compression_ratio vs real sizes', total, dense / out.bytes, t.size_tolerance, `the architecture as dense float32 (${dense} bytes) / output artifact ${out.bytes} bytes`));
+      checks.push(relativelyClose('total_compression_ratio vs real sizes', total, dense / out.bytes, t.size_tolerance, `the architecture as dense float32 (${dense} bytes) / output artifact ${out.bytes} bytes`, 'not-above'));
     }
     const weightSparsity = claim('sparsity_ratio');
-    if (weightSparsity !== null) checks.push(closeTo('sparsity_ratio vs zero weights', weightSparsity, zeroFraction(model, ['weight']), t.sparsity_tolerance, 'fraction of exact zeros in the output model’s weight matrices'));
+    if (weightSparsity !== null) checks.push(closeTo('sparsity_ratio vs zero weights', weightSparsity, zeroFraction(model, ['weight']), t.sparsity_tolerance, 'fraction of exact zeros in the output model’s weight matrices', 'not-above'));
     for (const key of ['sparsity_achieved', 'sparsity']) {
       const s = claim(key);
-      if (s !== null) checks.push(closeTo(`${key} vs zero weights`, s, zeroFraction(model, ['weight', 'embedding']), t.sparsity_tolerance, 'fraction of exact zeros in the output model’s weight matrices and embedding'));
+      if (s !== null) checks.push(closeTo(`${key} vs zero weights`, s, zeroFraction(model, ['weight', 'embedding']), t.sparsity_tolerance, 'fraction of exact zeros in the output model’s weight matrices and embedding', 'not-above'));
     }
   }
   for (const key of ['speedup', 'speed_up', 'inference_speedup']) {
