@@ -5,3 +5,5 @@ export * from './dry-run';
 export * from './registry';
 export * from './artifacts';
 export * from './thread-executor';
+export * from './job-policy';
+export * from './job-env';

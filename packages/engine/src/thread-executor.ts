@@ -50,6 +50,7 @@ export class ThreadedExecutor implements PhaseExecutor {
           attempt: ctx.attempt,
           artifactPrefix: ctx.artifactPrefix,
           previous: ctx.previous,
+          gpu: ctx.gpu,
         },
       },
       resourceLimits: { maxOldGenerationSizeMb: this.opts.memoryLimitMb, maxYoungGenerationSizeMb: Math.min(64, Math.max(4, this.opts.memoryLimitMb / 8)) },

@@ -4,3 +4,4 @@ export * from './redis';
 export * from './shutdown';
 export * from './resources';
 export * from './metrics';
+export * from './gpu';

@@ -8,4 +8,5 @@ export * from './preset-store';
 export * from './api-key-store';
 export * from './audit-store';
 export * from './views';
+export * from './gpu-slots';
 export * from './test-support';

@@ -19,7 +19,7 @@ const conn = new Redis(t.url, { maxRetriesPerRequest: null });
 const sub = new Redis(t.url, { maxRetriesPerRequest: null });
 const store = new SessionStore(t.redis, t.keys);
 const reader = new EventReader(t.redis, t.keys);
-const queues = new PhaseQueues(conn, t.keys, { attempts: 2, backoffMs: 10 });
+const queues = new PhaseQueues(conn, t.keys, { retry: { attempts: 2, backoff: { type: 'exponential', delay_ms: 10, max_delay_ms: 1_000 } } });
 
 let failures = 0;
 const flaky: PhaseExecutor = {
@@ -82,7 +82,7 @@ async function startSession(phases: PipelinePhase[], rawConfig: Record<string, u
   const sessionId = randomUUID();
   const config = pipelineConfigSchema(phases).parse(rawConfig);
   await store.create({ sessionId, tenant: 'default', phases, config, enableMonitoring: true, enableCheckpoints: rawConfig.__checkpoints === true, topology: 'hierarchical', maxAgents: 10, preset: null });
-  await queues.enqueue({ sessionId, phase: phases[0]!, runGen: 1 });
+  await queues.enqueue({ sessionId, phase: phases[0]!, runGen: 1 }, config);
   return sessionId;
 }
 
@@ -114,7 +114,7 @@ describe('pipeline worker', () => {
     expect(during).toEqual([]);
     const resumed = await store.control(id, 'resume', 'test', ALL_TENANTS);
     expect(resumed).toMatchObject({ kind: 'ok', enqueue: true, runGen: 2 });
-    await queues.enqueue({ sessionId: id, phase: 'cognate', runGen: 2 });
+    await queues.enqueue({ sessionId: id, phase: 'cognate', runGen: 2 }, await store.pipelineConfig(id));
     const final = await waitFor(() => statusOf(id), (s) => s.status === 'completed');
     const m = final.phase_metrics[0]!.custom_metrics;
     expect(m.resumed_from_step as number).toBeGreaterThan(0);

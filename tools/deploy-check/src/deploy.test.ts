@@ -179,7 +179,7 @@ describe('k8s manifests', () => {
     const t = createTestRedis('keda');
     const queues = new PhaseQueues(t.redis, t.keys);
     try {
-      await queues.enqueue({ sessionId: 'keda-check', phase: 'training', runGen: 1 });
+      await queues.enqueue({ sessionId: 'keda-check', phase: 'training', runGen: 1 }, {});
       const key = lists.find((l) => l.endsWith('phase-training:wait'))!.replace(/^af:/, `${t.prefix}:`);
       expect(await t.redis.llen(key)).toBe(1);
       expect(await t.redis.type(key)).toBe('list');
