@@ -4,11 +4,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { pipelineConfigSchema, type PipelinePhase, type RetryPolicy, PIPELINE_PHASES } from '@agent-forge/contracts';
 import { ExecutorRegistry, DryRunExecutor, FsArtifactStore, PhaseQueues, type PhaseExecutor } from '@agent-forge/engine';
-import { createLogger } from '@agent-forge/runtime';
+import { createLogger, probeGpus, type GpuDevice } from '@agent-forge/runtime';
 import { ALL_TENANTS, CheckpointStore, createTestRedis, EventPublisher, GpuSlots, SessionStore, toStatusResponse, type SessionStoreOptions } from '@agent-forge/state';
 import { Redis } from 'ioredis';
 import { PhaseBoundaryCheckpoints } from './checkpointing';
 import { ControlListener } from './control-listener';
+import { gpuUtilizationReader, planGpuSlots } from './gpu';
 import { PhaseRunner } from './phase-runner';
 import { PhaseWorkers } from './worker';
 
@@ -27,6 +28,12 @@ export interface HarnessOptions {
   /** GPU slots of the harness's worker (WORKER_GPUS); 0 = a GPU-less worker. */
   gpuSlots?: number;
   gpuLeaseTtlMs?: number;
+  /**
+   * An nvidia-smi program for the harness's worker (tests have no GPU: a script printing the
+   * documented output format): its GPUs become the worker's slots and its figures the phases' GPU
+   * utilisation, through the same code as production.
+   */
+  nvidiaSmi?: string;
 }
 
 export interface ExtraWorkerOptions {
@@ -34,6 +41,7 @@ export interface ExtraWorkerOptions {
   gpuSlots: number;
   phases?: PipelinePhase[];
   gpuLeaseTtlMs?: number;
+  nvidiaSmi?: string;
 }
 
 /**
@@ -60,24 +68,41 @@ export function createWorkerHarness(opts: HarnessOptions) {
   const boundary = new PhaseBoundaryCheckpoints({ checkpoints, artifacts, keep: opts.checkpointsKept ?? 2, uriBase: 'redis://127.0.0.1:6379', logger });
   const events = new EventPublisher(t.redis, t.keys);
   // A worker on this prefix: its own GPU slots (named after it: there is no GPU here), shared queues.
-  const makeWorkers = (w: ExtraWorkerOptions) =>
-    new PhaseWorkers({
+  const makeWorkers = (w: ExtraWorkerOptions, detected: GpuDevice[] = []) => {
+    const plan = planGpuSlots(w.gpuSlots, w.workerId, detected);
+    return new PhaseWorkers({
       connection: conn,
       prefix: t.keys.queuePrefix(),
       phases: w.phases ?? [...PIPELINE_PHASES],
       concurrency: opts.concurrency ?? 4,
       lockDurationMs: 30_000,
       stalledIntervalMs: 30_000,
-      runner: new PhaseRunner({ store, events, queues, registry, control, artifacts, boundary, logger, workerId: w.workerId, metricsIntervalMs: 200, defaultExecutor: 'dry-run' }),
+      runner: new PhaseRunner({
+        store,
+        events,
+        queues,
+        registry,
+        control,
+        artifacts,
+        boundary,
+        logger,
+        workerId: w.workerId,
+        metricsIntervalMs: 200,
+        defaultExecutor: 'dry-run',
+        ...(w.nvidiaSmi ? { gpuUtilization: gpuUtilizationReader({ command: w.nvidiaSmi }) } : {}),
+      }),
       logger,
       workerId: w.workerId,
-      gpu: {
-        slots: new GpuSlots(t.redis, t.keys, Array.from({ length: w.gpuSlots }, (_, i) => `${w.workerId}.slot${i}`), { ttlMs: w.gpuLeaseTtlMs ?? 10_000 }),
-        devices: new Map(),
-        busyRetryMs: 50,
-      },
+      gpu: { slots: new GpuSlots(t.redis, t.keys, plan.slotIds, { ttlMs: w.gpuLeaseTtlMs ?? 10_000 }), devices: plan.devices, busyRetryMs: 50 },
     });
-  const workers = makeWorkers({ workerId: 'w-test', gpuSlots: opts.gpuSlots ?? 0, ...(opts.gpuLeaseTtlMs ? { gpuLeaseTtlMs: opts.gpuLeaseTtlMs } : {}) });
+  };
+  const mainWorker: ExtraWorkerOptions = {
+    workerId: 'w-test',
+    gpuSlots: opts.gpuSlots ?? 0,
+    ...(opts.gpuLeaseTtlMs ? { gpuLeaseTtlMs: opts.gpuLeaseTtlMs } : {}),
+    ...(opts.nvidiaSmi ? { nvidiaSmi: opts.nvidiaSmi } : {}),
+  };
+  let workers: PhaseWorkers | null = null;
   const extra: PhaseWorkers[] = [];
 
   return {
@@ -89,6 +114,7 @@ export function createWorkerHarness(opts: HarnessOptions) {
     logger,
     async start() {
       await control.start();
+      workers = makeWorkers(mainWorker, mainWorker.nvidiaSmi ? await probeGpus({ command: mainWorker.nvidiaSmi }) : []);
       workers.start();
     },
     /** Another worker process on the same Redis prefix (e.g. one with GPU slots), started at once. */
@@ -99,7 +125,7 @@ export function createWorkerHarness(opts: HarnessOptions) {
       return more;
     },
     async stop() {
-      await Promise.all([workers, ...extra].map((w) => w.close()));
+      await Promise.all([...(workers ? [workers] : []), ...extra].map((w) => w.close()));
       await queues.close();
       await conn.quit();
       await sub.quit();
