@@ -110,6 +110,21 @@ export class PhaseQueues {
     return out;
   }
 
+  /**
+   * `stats()` of the phase queues plus, keyed `<phase>-gpu`, the GPU queues that matter: those of
+   * the deployment's GPU_PHASES and any other that holds jobs (a pipeline asked for a GPU there).
+   * A GPU job waiting with no GPU worker to take it shows here.
+   */
+  async statsWithGpu(now = Date.now()): Promise<Record<string, QueueStats>> {
+    const [cpu, gpu] = await Promise.all([this.stats(PIPELINE_PHASES, now), this.stats(PIPELINE_PHASES, now, true)]);
+    const out: Record<string, QueueStats> = { ...cpu };
+    for (const phase of PIPELINE_PHASES) {
+      const s = gpu[phase]!;
+      if (this.defaults.gpuPhases.includes(phase) || s.waiting + s.active + s.delayed + s.failed > 0) out[queueName(phase, true).replace(/^phase-/, '')] = s;
+    }
+    return out;
+  }
+
   async close(): Promise<void> {
     await Promise.all([...this.queues.values()].map((q) => q.close()));
     this.queues.clear();

@@ -49,6 +49,11 @@ describe('retry policy and GPU need at start', () => {
     expect(await queues.queue('evomerge').getJob(phaseJobId(id, 'evomerge', 1))).toBeUndefined();
     const job = await queues.queue('evomerge', true).getJob(phaseJobId(id, 'evomerge', 1));
     expect(job!.opts).toMatchObject({ attempts: 6, backoff: { type: 'capped-exponential', delay: 100, maxDelay: 2_000 } });
+    // No GPU worker here: health shows the job waiting in the GPU queue (GPU queues without jobs are left out).
+    const health = (await request(app).get(`${P}/health`).expect(200)).body;
+    expect(health.queues['evomerge-gpu'].waiting).toBeGreaterThanOrEqual(1);
+    expect(health.queues['bitnet-gpu']).toBeUndefined();
+    expect(Object.keys(health.queues)).toEqual(expect.arrayContaining(['cognate', 'evomerge', 'training']));
   });
 });
 

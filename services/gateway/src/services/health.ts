@@ -38,7 +38,7 @@ export async function health(ctx: GatewayContext): Promise<HealthResponse> {
   let queues: HealthResponse['queues'];
   if (up) {
     try {
-      [active, queues] = await withTimeout(Promise.all([ctx.redis.scard(ctx.keys.active()), ctx.queues.stats()]), PING_TIMEOUT_MS);
+      [active, queues] = await withTimeout(Promise.all([ctx.redis.scard(ctx.keys.active()), ctx.queues.statsWithGpu()]), PING_TIMEOUT_MS);
     } catch {
       active = 0;
     }
