@@ -58,7 +58,8 @@ describe('GPU slots: a one-slot worker', () => {
     const jobs = await Promise.all(ids.map((id, i) => h.queues.queue(phases[i]!, true).getJob(phaseJobId(id, phases[i]!, 1))));
     expect(Math.max(...jobs.map((j) => j!.attemptsStarted))).toBeGreaterThanOrEqual(2);
     expect(jobs.map((j) => j!.attemptsMade)).toEqual([1, 1]); // one run each: the completion
-    expect(await h.t.redis.exists(h.t.keys.gpuLease('w-test.slot0'))).toBe(0);
+    // Freed right after the phase is recorded (the worker releases it on its way out).
+    await waitFor(() => h.t.redis.exists(h.t.keys.gpuLease('w-test.slot0')), (n) => n === 0);
   });
 
   it('a slot whose holder crashed (lease taken, never renewed) is taken again once its TTL runs out', async () => {
@@ -70,7 +71,7 @@ describe('GPU slots: a one-slot worker', () => {
     expect(done.phase_metrics[0]!.custom_metrics.on_gpu_slot).toBe('w-test.slot0');
     // It ran holding the slot itself: the dead holder's lease had expired, nobody stole a live one.
     expect(seen.get(id)!.leaseHolder).toMatch(/^w-test\//);
-    expect(await h.t.redis.exists(key)).toBe(0);
+    await waitFor(() => h.t.redis.exists(key), (n) => n === 0);
   });
 
   it('a phase that does not need a GPU runs without a slot', async () => {

@@ -172,8 +172,9 @@ describe('pipeline worker', () => {
     // an orphan from a crashed attempt: no checkpoint and no live phase references it
     const orphan = await artifacts.put(`${id}/cognate/g0a9/model.bin`, new Uint8Array([42]));
     await waitFor(() => statusOf(id), (s) => s.status === 'completed');
-    // the boundary checkpoint of the last phase is written right after its completion is recorded
-    const kept = (await waitFor(() => checkpoints.listForSession(id, ALL_TENANTS), (c) => c?.[0]?.checkpoint_name === 'after-quietstar'))!;
+    // the boundary checkpoint of the last phase is written right after its completion is recorded,
+    // then the older ones are pruned and unreferenced artifacts collected: wait for all of it
+    const kept = (await waitFor(() => checkpoints.listForSession(id, ALL_TENANTS), (c) => c?.[0]?.checkpoint_name === 'after-quietstar' && c.length <= 2))!;
     const final = await statusOf(id);
     expect(kept.map((c) => c.checkpoint_name)).toEqual(['after-quietstar', 'after-evomerge']);
     expect(final.last_checkpoint).toBe(kept[0]!.checkpoint_id);
@@ -182,7 +183,7 @@ describe('pipeline worker', () => {
     const modelBytes = final.phase_metrics.reduce((n, m) => n + m.artifacts.model!.size_bytes, 0);
     const snapshotBytes = Buffer.byteLength(JSON.stringify(full!.snapshot), 'utf8');
     expect(kept[0]!.size_mb * 1024 * 1024).toBeCloseTo(snapshotBytes + modelBytes, 3);
-    const onDisk = await artifacts.list(`${id}/`);
+    const onDisk = await waitFor(() => artifacts.list(`${id}/`), (uris) => !uris.includes(orphan.uri));
     expect(onDisk).not.toContain(orphan.uri);
     expect(onDisk.sort()).toEqual(final.phase_metrics.map((m) => m.artifacts.model!.uri).sort());
   });
