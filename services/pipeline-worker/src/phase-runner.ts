@@ -185,9 +185,9 @@ export class PhaseRunner {
       await stopWatching();
       return await this.handleFailure(job, err, { timedOut, gpuLeaseLost, cancelled: controller.signal.aborted, started, agent, log });
     }
+    // A phase shorter than one metrics interval was never sampled: its GPU figure stays null
+    // (a reading taken after the work ended would show an idle GPU, not the phase's use of it).
     await stopWatching();
-    // A phase shorter than one metrics interval still gets its GPU measured once.
-    if (gpuSamples.length === 0) await sampleGpu();
     // The executor is done: its agent stops before the phase is recorded complete, so a reader who
     // sees the session completed never sees the agent still executing.
     await this.publishAgent(sessionId, { ...agent, state: 'stopped', current_task: null });
