@@ -70,7 +70,7 @@ async function ourPath(concurrency, label, executors = []) {
   const keys = new state.Keys(`${prefix}-${label}`);
   const redis = conn();
   const store = new state.SessionStore(redis, keys);
-  const queues = new engine.PhaseQueues(conn(), keys, { attempts: 1, backoffMs: 10, retentionSeconds: 60 });
+  const queues = new engine.PhaseQueues(conn(), keys, { retry: { attempts: 1, backoff: { type: 'fixed', delay_ms: 10, max_delay_ms: 10 } }, retentionSeconds: 60 });
   const artifactRoot = mkdtempSync(path.join(os.tmpdir(), 'af-bench-'));
   const artifacts = new engine.FsArtifactStore(artifactRoot);
   const logger = runtime.createLogger('bench', 'silent');
@@ -104,8 +104,9 @@ async function ourPath(concurrency, label, executors = []) {
       const sessionId = randomUUID();
       done.set(sessionId, resolve);
       void (async () => {
-        await store.create({ sessionId, tenant: 'default', phases, config: contracts.pipelineConfigSchema(phases).parse(config), enableMonitoring: true, enableCheckpoints, topology: 'hierarchical', maxAgents: 10, preset: null });
-        await queues.enqueue({ sessionId, phase: phases[0], runGen: 1 });
+        const parsed = contracts.pipelineConfigSchema(phases).parse(config);
+        await store.create({ sessionId, tenant: 'default', phases, config: parsed, enableMonitoring: true, enableCheckpoints, topology: 'hierarchical', maxAgents: 10, preset: null });
+        await queues.enqueue({ sessionId, phase: phases[0], runGen: 1 }, parsed);
       })();
       return sessionId;
     });
@@ -113,8 +114,9 @@ async function ourPath(concurrency, label, executors = []) {
     const sessionId = randomUUID();
     const finished = new Promise((resolve) => done.set(sessionId, resolve));
     const created = (async () => {
-      await store.create({ sessionId, tenant: 'default', phases, config: contracts.pipelineConfigSchema(phases).parse(config), enableMonitoring: true, enableCheckpoints, topology: 'hierarchical', maxAgents: 10, preset: null });
-      await queues.enqueue({ sessionId, phase: phases[0], runGen: 1 });
+      const parsed = contracts.pipelineConfigSchema(phases).parse(config);
+      await store.create({ sessionId, tenant: 'default', phases, config: parsed, enableMonitoring: true, enableCheckpoints, topology: 'hierarchical', maxAgents: 10, preset: null });
+      await queues.enqueue({ sessionId, phase: phases[0], runGen: 1 }, parsed);
     })();
     return { sessionId, created, finished };
   };
@@ -189,10 +191,10 @@ async function main() {
       await Promise.all(
         sample.map(async (r) => {
           const c0 = performance.now();
-          const res = await ours.store.control(r.sessionId, action, 'bench');
+          const res = await ours.store.control(r.sessionId, action, 'bench', state.ALL_TENANTS);
           latencies.push(performance.now() - c0);
           // a parked phase continues in a new job, as the gateway enqueues it
-          if (res.kind === 'ok' && res.enqueue && res.currentPhase) await ours.queues.enqueue({ sessionId: r.sessionId, phase: res.currentPhase, runGen: res.runGen });
+          if (res.kind === 'ok' && res.enqueue && res.currentPhase) await ours.queues.enqueue({ sessionId: r.sessionId, phase: res.currentPhase, runGen: res.runGen }, await ours.store.pipelineConfig(r.sessionId));
         }),
       );
       if (action === 'pause') await new Promise((r) => setTimeout(r, 500)); // let the running ones park

@@ -118,3 +118,34 @@ describe('envelopes and errors', () => {
     expect(b.timestamp).toMatch(/Z$/);
   });
 });
+
+describe('retry policy and GPU keys in the pipeline config', () => {
+  const schema = pipelineConfigSchema(['cognate', 'training']);
+  const issues = (config: unknown) => {
+    const r = schema.safeParse(config);
+    return r.success ? [] : r.error.issues.map((i) => i.path.join('.'));
+  };
+
+  it('accepts a pipeline-wide and a per-phase policy, and a per-phase gpu flag', () => {
+    const c = schema.parse({
+      retry: { attempts: 5, backoff: { type: 'fixed', delay_ms: 100 } },
+      training: { gpu: true, retry: { attempts: 2, backoff: { type: 'exponential', delay_ms: 500, max_delay_ms: 4_000 } } },
+    });
+    expect(c.retry).toEqual({ attempts: 5, backoff: { type: 'fixed', delay_ms: 100 } });
+    expect(c.training).toMatchObject({ gpu: true, retry: { attempts: 2 } });
+  });
+
+  it('rejects bad values, naming where they are', () => {
+    expect(issues({ retry: { attempts: 0 } })).toEqual(['retry.attempts']);
+    expect(issues({ retry: { attempts: 2.5 } })).toEqual(['retry.attempts']);
+    expect(issues({ training: { retry: { backoff: { type: 'linear' } } } })).toEqual(['training.retry.backoff.type']);
+    expect(issues({ training: { retry: { backoff: { delay_ms: -1 } } } })).toEqual(['training.retry.backoff.delay_ms']);
+    expect(issues({ cognate: { retry: { backoff: { delay_ms: 5_000, max_delay_ms: 1_000 } } } })).toEqual(['cognate.retry.backoff.delay_ms']);
+    expect(issues({ training: { gpu: 'yes' } })).toEqual(['training.gpu']);
+  });
+
+  it('rejects unknown keys in a retry policy (a typo would silently keep the default)', () => {
+    expect(issues({ retry: { attempt: 3 } })).toEqual(['retry']);
+    expect(issues({ training: { retry: { backoff: { delay: 100 } } } })).toEqual(['training.retry.backoff']);
+  });
+});

@@ -45,6 +45,12 @@ export const ErrorEventData = z.object({
   error_message: z.string(),
   phase: PipelinePhase.nullable(),
   recoverable: z.boolean(),
+  /** Our additions, on a recoverable phase failure: the attempt that failed (1 = the first run), … */
+  attempt: z.int().min(1).optional(),
+  /** … the attempts the phase's retry policy allows, … */
+  max_attempts: z.int().min(1).optional(),
+  /** … and the backoff before the next attempt starts. */
+  retry_in_ms: z.int().min(0).optional(),
 });
 export const DashboardUpdateData = z.object({
   pipeline_status: PipelineStatus.nullable(),

@@ -9,8 +9,43 @@ import { PIPELINE_PHASES, type PipelinePhase } from './enums';
 const unit = z.number().min(0).max(1);
 const positiveInt = (max: number) => z.int().min(1).max(max);
 
+/**
+ * How a failed phase job is retried. The resolved policy (every field set) is what a job carries;
+ * `config.retry` and `config.<phase>.retry` may give any subset, the rest comes from the worker
+ * defaults (RETRY_* env). `attempts` counts the first run: 3 = up to two retries.
+ */
+export const BackoffPolicy = z.strictObject({
+  /** `exponential`: delay_ms × 2^(retry − 1), capped at max_delay_ms; `fixed`: delay_ms every time. */
+  type: z.enum(['exponential', 'fixed']),
+  delay_ms: z.int().min(0).max(3_600_000),
+  max_delay_ms: z.int().min(0).max(86_400_000),
+});
+export type BackoffPolicy = z.infer<typeof BackoffPolicy>;
+
+export const RetryPolicy = z.strictObject({
+  attempts: z.int().min(1).max(100),
+  backoff: BackoffPolicy,
+});
+export type RetryPolicy = z.infer<typeof RetryPolicy>;
+
+/** A partial retry policy as a pipeline config gives it (unknown keys are typos: rejected). */
+export const RetryConfig = z
+  .strictObject({
+    attempts: RetryPolicy.shape.attempts.optional(),
+    backoff: BackoffPolicy.partial().optional(),
+  })
+  .refine((r) => r.backoff?.delay_ms === undefined || r.backoff.max_delay_ms === undefined || r.backoff.delay_ms <= r.backoff.max_delay_ms, {
+    message: 'backoff.delay_ms must not exceed backoff.max_delay_ms',
+    path: ['backoff', 'delay_ms'],
+  });
+export type RetryConfig = z.infer<typeof RetryConfig>;
+
 /** Keys every phase understands: which executor runs it, its dry-run pacing and its time budget. */
 const commonPhaseKeys = {
+  /** Retry policy of this phase; overrides `config.retry` field by field. */
+  retry: RetryConfig.optional(),
+  /** Run this phase only on a worker with a free GPU slot (default: the deployment's GPU_PHASES). */
+  gpu: z.boolean().optional(),
   executor: z.string().min(1).max(64).optional(),
   steps: positiveInt(100_000).optional(),
   step_ms: z.int().min(0).max(600_000).optional(),
@@ -132,6 +167,8 @@ export const PipelineConfig = z.looseObject({
   scale: z.number().positive().max(64).optional(),
   dry_run: DryRunConfig.optional(),
   quality_gates: z.record(z.string(), z.unknown()).optional(),
+  /** Retry policy of every phase without its own `config.<phase>.retry` (fields it leaves out too). */
+  retry: RetryConfig.optional(),
 });
 export type PipelineConfig = z.infer<typeof PipelineConfig>;
 

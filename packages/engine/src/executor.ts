@@ -19,6 +19,16 @@ export interface PreviousPhase {
   artifacts: Record<string, ArtifactRef>;
 }
 
+/** The GPU slot a phase holds while it runs (phases that need a GPU only run holding one). */
+export interface PhaseGpu {
+  /** The slot's id: the GPU's UUID when nvidia-smi reports the device, else a worker-local name. */
+  slot: string;
+  /** The device behind the slot (for CUDA_VISIBLE_DEVICES); null when the slot is not a detected GPU. */
+  uuid: string | null;
+  index: number | null;
+  name: string | null;
+}
+
 /** What a phase executor gets from the engine. */
 export interface PhaseContext {
   sessionId: string;
@@ -38,6 +48,8 @@ export interface PhaseContext {
   artifactPrefix: string;
   /** The previous completed phase of this pipeline, or null for the first phase. */
   previous: PreviousPhase | null;
+  /** The GPU slot this phase holds, or null when it runs without one. */
+  gpu: PhaseGpu | null;
   /**
    * Record a step. Between steps is where control takes effect: when the session was paused the
    * engine parks the phase (the job ends, holding no worker slot) by throwing `PhaseParked`; when

@@ -6,3 +6,5 @@ export * from './registry';
 export * from './artifacts';
 export * from './thread-executor';
 export * from './command';
+export * from './job-policy';
+export * from './job-env';

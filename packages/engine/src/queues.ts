@@ -1,6 +1,7 @@
 import { PIPELINE_PHASES, type PipelinePhase, type QueueStats } from '@agent-forge/contracts';
 import type { Keys } from '@agent-forge/state';
 import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
+import { DEFAULT_JOB_DEFAULTS, planPhaseJob, retryJobOptions, type PhaseJobDefaults } from './job-policy';
 
 /** What a phase job carries. Everything else is read from Redis when the job starts. */
 export interface PhaseJobData {
@@ -12,8 +13,9 @@ export interface PhaseJobData {
   requestId?: string;
 }
 
-export function queueName(phase: PipelinePhase): string {
-  return `phase-${phase}`;
+/** The queue of a phase's jobs; `gpu`: the separate queue only workers with GPU slots consume. */
+export function queueName(phase: PipelinePhase, gpu = false): string {
+  return gpu ? `phase-${phase}-gpu` : `phase-${phase}`;
 }
 
 /**
@@ -24,58 +26,76 @@ export function phaseJobId(sessionId: string, phase: PipelinePhase, runGen: numb
   return `${sessionId}.${phase}.g${runGen}`;
 }
 
-export interface RetryPolicy {
-  attempts: number;
-  backoffMs: number;
+export interface PhaseQueuesOptions extends Partial<PhaseJobDefaults> {
   /** Finished jobs are kept this long, then removed (a duplicate add within it is ignored). */
   retentionSeconds?: number;
 }
-export const DEFAULT_RETRY: RetryPolicy = { attempts: 3, backoffMs: 1_000, retentionSeconds: 24 * 3600 };
 
-/** One BullMQ queue per phase, so a deployment can dedicate workers (e.g. GPU) to some phases. */
+/** Where a job went: its id and queue. */
+export interface EnqueuedJob {
+  jobId: string;
+  queue: string;
+}
+
+/**
+ * One BullMQ queue per phase, so a deployment can dedicate workers to some phases, plus one
+ * `…-gpu` queue per phase for jobs that need a GPU slot: only workers with slots consume those.
+ */
 export class PhaseQueues {
-  private readonly queues = new Map<PipelinePhase, Queue<PhaseJobData>>();
+  private readonly queues = new Map<string, Queue<PhaseJobData>>();
+  readonly defaults: PhaseJobDefaults;
+  private readonly retentionSeconds: number;
 
   constructor(
     private readonly connection: ConnectionOptions,
     private readonly keys: Keys,
-    private readonly retry: RetryPolicy = DEFAULT_RETRY,
-  ) {}
+    options: PhaseQueuesOptions = {},
+  ) {
+    this.defaults = { retry: options.retry ?? DEFAULT_JOB_DEFAULTS.retry, gpuPhases: options.gpuPhases ?? DEFAULT_JOB_DEFAULTS.gpuPhases };
+    this.retentionSeconds = options.retentionSeconds ?? 24 * 3600;
+  }
 
   get prefix(): string {
     return this.keys.queuePrefix();
   }
 
-  queue(phase: PipelinePhase): Queue<PhaseJobData> {
-    let q = this.queues.get(phase);
+  queue(phase: PipelinePhase, gpu = false): Queue<PhaseJobData> {
+    const name = queueName(phase, gpu);
+    let q = this.queues.get(name);
     if (!q) {
-      q = new Queue<PhaseJobData>(queueName(phase), { connection: this.connection, prefix: this.prefix });
-      this.queues.set(phase, q);
+      q = new Queue<PhaseJobData>(name, { connection: this.connection, prefix: this.prefix });
+      this.queues.set(name, q);
     }
     return q;
   }
 
-  async enqueue(data: PhaseJobData, overrides: Partial<JobsOptions> = {}): Promise<string> {
+  /**
+   * Enqueue a phase job under the policy of that phase in this session's pipeline config (retry
+   * attempts and backoff; the GPU queue when the phase needs a GPU). The job id is deterministic,
+   * so adding the same job twice is a no-op.
+   */
+  async enqueue(data: PhaseJobData, pipelineConfig: Record<string, unknown>, overrides: Partial<JobsOptions> = {}): Promise<EnqueuedJob> {
+    const plan = planPhaseJob(pipelineConfig, data.phase, this.defaults);
     const jobId = phaseJobId(data.sessionId, data.phase, data.runGen);
     const opts: JobsOptions = {
       jobId,
-      attempts: this.retry.attempts,
-      backoff: { type: 'exponential', delay: this.retry.backoffMs },
+      ...retryJobOptions(plan.retry),
       // Kept for a while so a duplicate add within that window is recognised and ignored.
-      removeOnComplete: { age: this.retry.retentionSeconds ?? 24 * 3600, count: 10_000 },
-      removeOnFail: { age: this.retry.retentionSeconds ?? 24 * 3600, count: 10_000 },
+      removeOnComplete: { age: this.retentionSeconds, count: 10_000 },
+      removeOnFail: { age: this.retentionSeconds, count: 10_000 },
       ...overrides,
     };
-    await this.queue(data.phase).add(data.phase, data, opts);
-    return jobId;
+    const queue = this.queue(data.phase, plan.gpu);
+    await queue.add(data.phase, data, opts);
+    return { jobId, queue: queue.name };
   }
 
   /** Job counts per phase queue and the age of the oldest waiting job (a stuck queue shows here). */
-  async stats(phases: readonly PipelinePhase[] = PIPELINE_PHASES, now = Date.now()): Promise<Record<string, QueueStats>> {
+  async stats(phases: readonly PipelinePhase[] = PIPELINE_PHASES, now = Date.now(), gpu = false): Promise<Record<string, QueueStats>> {
     const out: Record<string, QueueStats> = {};
     await Promise.all(
       phases.map(async (phase) => {
-        const q = this.queue(phase);
+        const q = this.queue(phase, gpu);
         const [counts, oldest] = await Promise.all([q.getJobCounts('waiting', 'active', 'delayed', 'failed'), q.getJobs(['wait'], 0, 0, true)]);
         const ts = oldest[0]?.timestamp;
         out[phase] = {
@@ -87,6 +107,21 @@ export class PhaseQueues {
         };
       }),
     );
+    return out;
+  }
+
+  /**
+   * `stats()` of the phase queues plus, keyed `<phase>-gpu`, the GPU queues that matter: those of
+   * the deployment's GPU_PHASES and any other that holds jobs (a pipeline asked for a GPU there).
+   * A GPU job waiting with no GPU worker to take it shows here.
+   */
+  async statsWithGpu(now = Date.now()): Promise<Record<string, QueueStats>> {
+    const [cpu, gpu] = await Promise.all([this.stats(PIPELINE_PHASES, now), this.stats(PIPELINE_PHASES, now, true)]);
+    const out: Record<string, QueueStats> = { ...cpu };
+    for (const phase of PIPELINE_PHASES) {
+      const s = gpu[phase]!;
+      if (this.defaults.gpuPhases.includes(phase) || s.waiting + s.active + s.delayed + s.failed > 0) out[queueName(phase, true).replace(/^phase-/, '')] = s;
+    }
     return out;
   }
 

@@ -35,6 +35,7 @@ function context(overrides: Partial<PhaseContext> = {}): PhaseContext & { steps:
     artifacts: store,
     artifactPrefix: 's-thread/training/',
     previous: null,
+    gpu: null,
     progress: async (step) => {
       steps.push(step);
     },

@@ -52,6 +52,7 @@ export class ThreadedExecutor implements PhaseExecutor {
           artifactPrefix: ctx.artifactPrefix,
           previous: ctx.previous,
           swarm: ctx.swarm,
+          gpu: ctx.gpu,
         },
       },
       resourceLimits: { maxOldGenerationSizeMb: this.opts.memoryLimitMb, maxYoungGenerationSizeMb: Math.min(64, Math.max(4, this.opts.memoryLimitMb / 8)) },

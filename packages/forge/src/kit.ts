@@ -10,8 +10,8 @@ export const DEFAULT_SEED = 1337;
 /** Longest stretch of computation between two yields to the event loop. */
 const SLICE_MS = 40;
 
-/** Keys every phase accepts that the forge does not interpret (engine/dry-run keys). */
-const ENGINE_KEYS = new Set(['executor', 'steps', 'step_ms', 'timeout_seconds']);
+/** Keys every phase accepts that the forge does not interpret: the engine reads them (executor, pacing, time budget, retries, GPU need). */
+const ENGINE_KEYS = new Set(['executor', 'steps', 'step_ms', 'timeout_seconds', 'retry', 'gpu']);
 
 /** The in-phase checkpoint written with `progress({state})`: small JSON plus a reference to a bundle artifact. */
 export interface ForgeState<S> {

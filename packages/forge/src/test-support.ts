@@ -52,6 +52,7 @@ export function makeTestContext(o: TestContextOptions & { store: FsArtifactStore
     pipelineConfig: { executor: 'forge', ...o.pipelineConfig } as PipelineConfig,
     signal: controller.signal,
     resumeState: o.resumeState ?? null,
+    gpu: null,
     attempt: 1,
     logger: createLogger('forge-test', 'silent'),
     artifacts: o.store,

@@ -5,3 +5,4 @@ export * from './shutdown';
 export * from './resources';
 export * from './metrics';
 export * from './deadline';
+export * from './gpu';

@@ -4,7 +4,7 @@
   KEYS: session, events, 8 phase hashes
   ARGV[1] phase  ARGV[2] run_gen  ARGV[3] phase percent  ARGV[4] metrics JSON  ARGV[5] message
   ARGV[6] now ISO  ARGV[7] now ms  ARGV[8] memory MB  ARGV[9] channel  ARGV[10] maxlen
-  ARGV[11] resume state JSON ('' = unchanged)
+  ARGV[11] resume state JSON ('' = unchanged)  ARGV[12] measured GPU utilisation % ('' = none measured)
   Returns {status, total} ; status 'stale' when this job no longer owns the phase.
 ]]
 --@include emit
@@ -19,6 +19,7 @@ if status ~= 'running' then return {status, redis.call('HGET', KEYS[1], 'total_p
 local pKey = phaseKey(phase)
 if resume ~= '' then redis.call('HSET', pKey, 'resume_state', resume) end
 redis.call('HSET', pKey, 'progress', pct, 'custom_metrics', metrics, 'memory_mb', mem)
+if ARGV[12] ~= '' then redis.call('HSET', pKey, 'gpu', ARGV[12]) end
 local total = totalProgress(cjson.decode(s[5]), pct)
 redis.call('HSET', KEYS[1], 'phase_progress', pct, 'total_progress', total, 'heartbeat_ms', nowMs, 'updated_at', nowIso)
 emit(KEYS[2], channel, maxlen, progressEnvelope(s[2], nowIso, phase, pct, total, 'running', message, cjson.decode(metrics)))

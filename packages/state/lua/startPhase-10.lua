@@ -27,7 +27,8 @@ if status == 'paused' then
 end
 local attempt = redis.call('HINCRBY', pKey, 'attempts', 1)
 redis.call('HSET', KEYS[1], 'status', 'running', 'worker_id', workerId, 'heartbeat_ms', nowMs, 'updated_at', nowIso)
-redis.call('HSET', pKey, 'status', 'running')
+-- A new run of the phase: the live GPU reading of an earlier one no longer applies.
+redis.call('HSET', pKey, 'status', 'running', 'gpu', '')
 if (redis.call('HGET', pKey, 'started_ms') or '') == '' then redis.call('HSET', pKey, 'started_ms', nowMs) end
 if status == 'initializing' then
   redis.call('HSET', KEYS[1], 'started_ms', nowMs)

@@ -9,4 +9,5 @@ export * from './api-key-store';
 export * from './audit-store';
 export * from './connection-quota';
 export * from './views';
+export * from './gpu-slots';
 export * from './test-support';

@@ -128,6 +128,15 @@ export class Keys {
   controlChannel(): string {
     return `${this.prefix}:control`;
   }
+  /**
+   * The lease of one GPU slot (value: the holder's token, TTL renewed while its phase runs). All
+   * leases share the `{gpu}` hash tag, so listing a worker's slots is one slot's read on Cluster.
+   */
+  gpuLease(slotId: string): string {
+    if (/[{}]/.test(slotId)) throw new Error('GPU slot id must not contain braces');
+    return `${this.prefix}:{gpu}:lease:${slotId}`;
+  }
+
   /** BullMQ prefix: one hash tag for every queue, so BullMQ's scripts never cross slots. */
   queuePrefix(): string {
     return `${this.prefix}:{queues}`;

@@ -94,6 +94,17 @@ export interface PhaseOutcome {
 
 const now = () => new Date();
 
+/** A session's stored `config` field (JSON written at start); {} when absent or unreadable. */
+export function parseStoredConfig(raw: string | null | undefined): Record<string, unknown> {
+  if (!raw) return {};
+  try {
+    const v = JSON.parse(raw) as unknown;
+    return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
+}
+
 function pairsToObject(flat: string[]): Record<string, string> {
   const out: Record<string, string> = {};
   for (let i = 0; i + 1 < flat.length; i += 2) out[flat[i] as string] = flat[i + 1] as string;
@@ -300,7 +311,15 @@ export class SessionStore {
     sessionId: string,
     phase: PipelinePhase,
     runGen: number,
-    step: { percent: number; metrics: Record<string, unknown>; message: string; memoryMb: number; resumeState?: unknown },
+    step: {
+      percent: number;
+      metrics: Record<string, unknown>;
+      message: string;
+      memoryMb: number;
+      resumeState?: unknown;
+      /** Latest measured utilisation of the phase's GPU; null/absent when it has none. */
+      gpuUtilization?: number | null;
+    },
   ): Promise<PipelineStatus | 'stale' | 'gone'> {
     const at = now();
     const r = await runScript<string[]>(this.redis, 'progress', this.scriptKeys(sessionId), [
@@ -315,6 +334,7 @@ export class SessionStore {
       this.keys.eventsChannel(),
       this.streamMaxLen,
       step.resumeState === undefined ? '' : JSON.stringify(step.resumeState),
+      step.gpuUtilization ?? '',
     ]);
     return r[0] as PipelineStatus | 'stale' | 'gone';
   }
@@ -542,6 +562,11 @@ export class SessionStore {
       active_agents: Number.isFinite(agentCount) ? Math.max(0, Math.trunc(agentCount)) : 0,
       metrics: {},
     };
+  }
+
+  /** The pipeline config the session was started with ({} when the session is gone). */
+  async pipelineConfig(sessionId: string): Promise<Record<string, unknown>> {
+    return parseStoredConfig(await this.redis.hget(this.keys.session(sessionId), 'config'));
   }
 
   async sessionFields(sessionId: string, fields: string[]): Promise<Record<string, string | null>> {

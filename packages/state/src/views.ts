@@ -100,6 +100,17 @@ export function toStatusResponse(snap: SessionSnapshot, nowMs = Date.now()): Sta
   };
 }
 
+/**
+ * GPU utilisation of the session's running phases, as last measured on their GPU slots (nvidia-smi);
+ * null when no running phase holds a measured GPU — never a made-up figure.
+ */
+function runningGpuUsage(snap: SessionSnapshot): number | null {
+  const measured = Object.values(snap.phases)
+    .filter((h) => h?.status === 'running' && h.gpu !== undefined && h.gpu !== '')
+    .map((h) => num(h!.gpu));
+  return measured.length === 0 ? null : round2(measured.reduce((a, b) => a + b, 0));
+}
+
 export function toSwarmStatus(snap: SessionSnapshot): SwarmStatus {
   const agents = snap.agents;
   const live = agents.filter((a) => a.state !== 'stopped');
@@ -115,7 +126,7 @@ export function toSwarmStatus(snap: SessionSnapshot): SwarmStatus {
     agents,
     memory_usage_mb: round2(live.reduce((sum, a) => sum + a.memory_usage_mb, 0)),
     cpu_usage_percent: round2(live.reduce((sum, a) => sum + a.cpu_usage_percent, 0)),
-    gpu_usage_percent: null,
+    gpu_usage_percent: runningGpuUsage(snap),
     communication_latency_ms: latency ? num(latency) : null,
     session_id: snap.session.session_id ?? '',
     agent_distribution: distribution,

@@ -1,4 +1,5 @@
 import { auditEnv, authEnv, tlsEnv } from '@agent-forge/auth';
+import { phaseJobEnv } from '@agent-forge/engine';
 import { commonEnv, envBoolean, envPort, parseEnv, retentionEnv } from '@agent-forge/runtime';
 import { z } from 'zod';
 
@@ -22,9 +23,8 @@ export const GatewayEnv = z.object({
   GATEWAY_PORT: envPort.default(8081),
   /** Largest accepted request body; a bigger one is answered 413 PAYLOAD_TOO_LARGE. */
   BODY_LIMIT_BYTES: z.coerce.number().int().min(1_024).max(64 * 1024 * 1024).default(1_048_576),
-  /** Attempts of a phase job (BullMQ) and the base of its exponential backoff. */
-  RETRY_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(3),
-  RETRY_BACKOFF_MS: z.coerce.number().int().min(0).max(3_600_000).default(1_000),
+  /** Retry defaults and GPU_PHASES of the phase jobs the gateway enqueues (shared with the worker). */
+  ...phaseJobEnv,
   CORS_ORIGINS: corsOrigins,
   /** bull-board (read-only) at /admin/queues for admins; off by default. */
   QUEUE_DASHBOARD: envBoolean.default(false),

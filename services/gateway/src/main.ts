@@ -1,4 +1,4 @@
-import { PhaseQueues } from '@agent-forge/engine';
+import { PhaseQueues, phaseJobDefaults } from '@agent-forge/engine';
 import { closeRedis, createLogger, createRedis, initMetrics, installShutdown } from '@agent-forge/runtime';
 import { Keys } from '@agent-forge/state';
 import { readFileSync } from 'node:fs';
@@ -19,7 +19,7 @@ async function main(): Promise<void> {
   const redis = createRedis({ url: config.REDIS_URL, name: 'gateway', logger, extra: { enableAutoPipelining: true } });
   // The queue connection fails fast too (a Queue never blocks), so an enqueue during an outage is a 503, not a hang.
   const queueRedis = createRedis({ url: config.REDIS_URL, name: 'gateway-queues', logger, maxRetriesPerRequest: 2 });
-  const queues = new PhaseQueues(queueRedis, keys, { attempts: config.RETRY_ATTEMPTS, backoffMs: config.RETRY_BACKOFF_MS, retentionSeconds: config.JOB_RETENTION_SECONDS });
+  const queues = new PhaseQueues(queueRedis, keys, { ...phaseJobDefaults(config), retentionSeconds: config.JOB_RETENTION_SECONDS });
 
   const app = createGatewayApp({ redis, keys, queues, logger, config, startedAt });
   // HTTPS directly when a certificate is configured; otherwise plain HTTP (TLS ends at the ingress).

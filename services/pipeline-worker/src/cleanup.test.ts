@@ -15,7 +15,8 @@ const h = createWorkerHarness({
   label: 'cleanup',
   executors: [modelWriter],
   store: { retentionSeconds: 1, historyMax: 5 },
-  retry: { attempts: 1, backoffMs: 10, retentionSeconds: 1 },
+  retry: { attempts: 1, backoff: { type: 'fixed', delay_ms: 10, max_delay_ms: 10 } },
+  jobRetentionSeconds: 1,
 });
 beforeAll(() => h.start());
 afterAll(() => h.stop());

@@ -88,7 +88,7 @@ it('a paused program phase is parked and resumes from the checkpoint the program
   // resume the way the gateway does: the control script says what to enqueue
   const resumed = await h.store.control(id, 'resume', 'test', ALL_TENANTS);
   expect(resumed).toMatchObject({ kind: 'ok', enqueue: true, currentPhase: 'cognate' });
-  if (resumed.kind === 'ok') await h.queues.enqueue({ sessionId: id, phase: 'cognate', runGen: resumed.runGen });
+  if (resumed.kind === 'ok') await h.queues.enqueue({ sessionId: id, phase: 'cognate', runGen: resumed.runGen }, {});
   const done = await waitFor(() => h.status(id), (v) => v.status === 'completed' || v.status === 'failed', 30_000);
   expect(done.status).toBe('completed');
   const m = done.phase_metrics[0]!.custom_metrics;

@@ -1,23 +1,8 @@
-import { PIPELINE_PHASES, PipelinePhase } from '@agent-forge/contracts';
+import { envPhaseList, phaseJobEnv } from '@agent-forge/engine';
 import { commonEnv, envPort, parseEnv, retentionEnv } from '@agent-forge/runtime';
 import os from 'node:os';
 import { z } from 'zod';
 import { commandExecutorsEnv } from './command-executors';
-
-const phaseList = z
-  .string()
-  .default('all')
-  .transform((v, ctx) => {
-    if (v.trim() === 'all' || v.trim() === '') return [...PIPELINE_PHASES];
-    const phases = v.split(',').map((s) => s.trim());
-    for (const p of phases) {
-      if (!PipelinePhase.safeParse(p).success) {
-        ctx.addIssue({ code: 'custom', message: `unknown phase "${p}" (known: ${PIPELINE_PHASES.join(', ')})` });
-        return z.NEVER;
-      }
-    }
-    return [...new Set(phases)] as PipelinePhase[];
-  });
 
 const executorModules = z
   .string()
@@ -39,7 +24,7 @@ export const WorkerEnv = z.object({
   ...commonEnv,
   ...retentionEnv,
   /** Phases this worker takes, comma separated, or "all" (e.g. `training` for GPU workers). */
-  WORKER_PHASES: phaseList,
+  WORKER_PHASES: envPhaseList('all'),
   /** Jobs run at once per phase queue. */
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(1_000).default(4),
   WORKER_ID: z.string().min(1).max(128).default(`${os.hostname()}-${process.pid}`),
@@ -74,8 +59,17 @@ export const WorkerEnv = z.object({
   REAPER_INTERVAL_MS: z.coerce.number().int().min(1_000).max(86_400_000).default(600_000),
   /** Checkpoints kept per session (phase-boundary and on-demand); older ones and their artifacts are deleted. */
   CHECKPOINT_RETENTION: z.coerce.number().int().min(1).max(1_000).default(5),
-  RETRY_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(3),
-  RETRY_BACKOFF_MS: z.coerce.number().int().min(0).max(3_600_000).default(1_000),
+  /** Retry defaults and GPU_PHASES: how the next phase's job is enqueued (shared with the gateway). */
+  ...phaseJobEnv,
+  /**
+   * GPU slots this worker offers: a count, or `auto` = the GPUs nvidia-smi reports (0 without
+   * nvidia-smi). A worker with slots also takes the phases that need a GPU, one per free slot.
+   */
+  WORKER_GPUS: z
+    .union([z.literal('auto'), z.coerce.number().int().min(0).max(64)])
+    .default('auto'),
+  /** A GPU slot lease expires this long after its holder last renewed it (renewed every third of it). */
+  GPU_LEASE_TTL_MS: z.coerce.number().int().min(1_000).max(600_000).default(30_000),
 });
 export type WorkerConfig = z.infer<typeof WorkerEnv>;
 

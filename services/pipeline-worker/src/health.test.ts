@@ -36,7 +36,7 @@ afterAll(async () => {
 });
 
 it('is live until work has waited past the threshold untaken, then fails liveness with the reason', async () => {
-  await queues.enqueue({ sessionId: 'stuck-session', phase: 'adas', runGen: 1 });
+  await queues.enqueue({ sessionId: 'stuck-session', phase: 'adas', runGen: 1 }, {});
   expect((await fetch(`${base}/health`)).status).toBe(200);
   const stats = await queues.stats(['adas']);
   expect(stats.adas).toMatchObject({ waiting: 1, active: 0 });

@@ -1,6 +1,7 @@
-import { FsArtifactStore, PhaseQueues } from '@agent-forge/engine';
-import { closeRedis, createLogger, createRedis, initMetrics, installShutdown, publicRedisUri } from '@agent-forge/runtime';
-import { CheckpointStore, EventPublisher, Keys, SessionStore } from '@agent-forge/state';
+import { FsArtifactStore, PhaseQueues, phaseJobDefaults } from '@agent-forge/engine';
+import { closeRedis, createLogger, createRedis, initMetrics, installShutdown, probeGpus, publicRedisUri } from '@agent-forge/runtime';
+import { CheckpointStore, EventPublisher, GpuSlots, Keys, SessionStore } from '@agent-forge/state';
+import { gpuUtilizationReader, planGpuSlots } from './gpu';
 import { PhaseBoundaryCheckpoints } from './checkpointing';
 import { ArtifactReaper } from './reaper';
 import { loadWorkerConfig } from './config';
@@ -20,7 +21,7 @@ async function main(): Promise<void> {
   const subscriber = createRedis({ url: config.REDIS_URL, name: `af-worker-ctl-${config.WORKER_ID}`, logger, maxRetriesPerRequest: null });
   const store = new SessionStore(redis, keys, { retentionSeconds: config.SESSION_RETENTION_SECONDS, historyMax: config.HISTORY_MAX_ENTRIES });
   const events = new EventPublisher(redis, keys);
-  const queues = new PhaseQueues(redis, keys, { attempts: config.RETRY_ATTEMPTS, backoffMs: config.RETRY_BACKOFF_MS, retentionSeconds: config.JOB_RETENTION_SECONDS });
+  const queues = new PhaseQueues(redis, keys, { ...phaseJobDefaults(config), retentionSeconds: config.JOB_RETENTION_SECONDS });
   registerQueueGauges(queues);
   const control = new ControlListener(subscriber, keys, logger);
   await control.start();
@@ -32,6 +33,10 @@ async function main(): Promise<void> {
     uriBase: publicRedisUri(config.REDIS_URL),
     logger,
   });
+  // GPU slots: detected with nvidia-smi (none without it), or the count WORKER_GPUS declares.
+  const detectedGpus = await probeGpus();
+  const gpuPlan = planGpuSlots(config.WORKER_GPUS, config.WORKER_ID, detectedGpus);
+  const gpuSlots = new GpuSlots(redis, keys, gpuPlan.slotIds, { ttlMs: config.GPU_LEASE_TTL_MS });
   const runner = new PhaseRunner({
     store,
     events,
@@ -45,6 +50,7 @@ async function main(): Promise<void> {
     metricsIntervalMs: config.METRICS_INTERVAL_MS,
     agentMemoryLimitMb: config.AGENT_MEMORY_LIMIT_MB,
     defaultExecutor: config.DEFAULT_EXECUTOR,
+    ...(gpuPlan.devices.size > 0 ? { gpuUtilization: gpuUtilizationReader() } : {}),
   });
   const workers = new PhaseWorkers({
     connection: redis,
@@ -55,13 +61,25 @@ async function main(): Promise<void> {
     stalledIntervalMs: config.WORKER_STALLED_INTERVAL_MS,
     runner,
     logger,
+    workerId: config.WORKER_ID,
+    gpu: { slots: gpuSlots, devices: gpuPlan.devices },
   });
   workers.start();
   const reaper = new ArtifactReaper({ artifacts, sessions: store, logger, intervalMs: config.REAPER_INTERVAL_MS, tempFileAgeMs: 3_600_000 });
   reaper.start();
   const health = createHealthServer(redis, workers, config.WORKER_ID, { queues, phases: config.WORKER_PHASES, afterMs: config.WORKER_STUCK_AFTER_MS });
   await new Promise<void>((resolve) => health.listen(config.WORKER_HEALTH_PORT, config.WORKER_HEALTH_HOST, resolve));
-  logger.info({ executors: registry.names(), phases: config.WORKER_PHASES, concurrency: config.WORKER_CONCURRENCY, health: health.address() }, 'pipeline worker ready');
+  logger.info(
+    {
+      executors: registry.names(),
+      phases: config.WORKER_PHASES,
+      concurrency: config.WORKER_CONCURRENCY,
+      gpuSlots: gpuPlan.slotIds,
+      gpusDetected: detectedGpus.map((g) => `${g.index}:${g.name}`),
+      health: health.address(),
+    },
+    'pipeline worker ready',
+  );
 
   installShutdown(
     logger,

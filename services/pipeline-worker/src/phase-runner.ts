@@ -12,9 +12,12 @@ import {
   type PhaseResult,
   type PhaseQueues,
   type ProgressStep,
+  type PhaseGpu,
+  backoffDelayMs,
+  retryPolicyOfJob,
 } from '@agent-forge/engine';
-import { CpuMeter, processMemoryMb, round2, type Logger } from '@agent-forge/runtime';
-import { ALL_TENANTS, type EventPublisher, type SessionStore } from '@agent-forge/state';
+import { CpuMeter, meanUtilization, processMemoryMb, round2, type Logger } from '@agent-forge/runtime';
+import { ALL_TENANTS, parseStoredConfig, type EventPublisher, type GpuLease, type SessionStore } from '@agent-forge/state';
 import { COORDINATOR_ROLE } from '@agent-forge/swarm';
 import { UnrecoverableError, type Job } from 'bullmq';
 import type { PhaseBoundaryCheckpoints } from './checkpointing';
@@ -38,6 +41,14 @@ export interface PhaseRunnerDeps {
   defaultExecutor: string;
   /** Heap limit of each swarm agent thread a phase starts (AGENT_MEMORY_LIMIT_MB). */
   agentMemoryLimitMb: number;
+  /** Measured utilisation of one GPU (by UUID), null when it cannot be read. Absent: no GPU here. */
+  gpuUtilization?: (uuid: string) => Promise<number | null>;
+}
+
+/** The GPU slot a phase job runs on: its lease (renewed while the phase runs) and the device. */
+export interface GpuAssignment {
+  lease: GpuLease;
+  gpu: PhaseGpu;
 }
 
 export type PhaseJobOutcome =
@@ -58,7 +69,7 @@ const processCpu = new CpuMeter();
 export class PhaseRunner {
   constructor(private readonly deps: PhaseRunnerDeps) {}
 
-  async run(job: Job<PhaseJobData>): Promise<PhaseJobOutcome> {
+  async run(job: Job<PhaseJobData>, gpuSlot: GpuAssignment | null = null): Promise<PhaseJobOutcome> {
     const { store, logger } = this.deps;
     const { sessionId, phase, runGen } = job.data;
     const log = logger.child({ sessionId, phase, runGen, jobId: job.id, requestId: job.data.requestId });
@@ -90,14 +101,31 @@ export class PhaseRunner {
             controller.abort(new Error('phase timeout'));
           }, timeoutSeconds * 1000)
         : null;
+    // A GPU lease that could not be renewed may already be someone else's: stop using the GPU now.
+    let gpuLeaseLost = false;
+    const onLeaseLost = () => {
+      gpuLeaseLost = true;
+      controller.abort(new Error('GPU slot lease lost'));
+    };
+    gpuSlot?.lease.lost.addEventListener('abort', onLeaseLost, { once: true });
     const unregister = this.deps.control.register(sessionId, controller);
     const agent = this.agentFor(sessionId, phase, executorName);
     const swarm = new PhaseSwarmAgents({ store, sessionId, phase, maxAgents: claim.maxAgents, log });
     let stepsSinceTick = 0;
     let lastMetrics: Record<string, unknown> = {};
+    // Utilisation samples of this phase's GPU (only when it is a detected device): the phase's
+    // figure is their mean, the last one is shown live.
+    const gpuSamples: (number | null)[] = [];
+    const sampleGpu = async (): Promise<number | null> => {
+      const uuid = gpuSlot?.gpu.uuid;
+      if (!uuid || !this.deps.gpuUtilization) return null;
+      const v = await this.deps.gpuUtilization(uuid).catch(() => null);
+      gpuSamples.push(v);
+      return v;
+    };
     let tickInFlight: Promise<void> = Promise.resolve();
     const ticker = setInterval(() => {
-      tickInFlight = this.tick(sessionId, phase, agent, stepsSinceTick).catch((err) => log.warn({ err }, 'metrics tick failed'));
+      tickInFlight = this.tick(sessionId, phase, agent, stepsSinceTick, sampleGpu).catch((err) => log.warn({ err }, 'metrics tick failed'));
       stepsSinceTick = 0;
     }, this.deps.metricsIntervalMs);
 
@@ -105,6 +133,7 @@ export class PhaseRunner {
     const stopWatching = async () => {
       clearInterval(ticker);
       if (timeout) clearTimeout(timeout);
+      gpuSlot?.lease.lost.removeEventListener('abort', onLeaseLost);
       unregister();
       await tickInFlight;
       // Whatever the executor left running (it was killed, or failed before stopping its agents) is stopped now.
@@ -126,6 +155,7 @@ export class PhaseRunner {
       previous,
       swarm: { topology: claim.topology, maxAgents: claim.maxAgents, agentMemoryLimitMb: this.deps.agentMemoryLimitMb },
       agents: (agents, latencyMs) => swarm.report(agents, latencyMs),
+      gpu: gpuSlot?.gpu ?? null,
       progress: async (step: ProgressStep) => {
         if (controller.signal.aborted) throw new PhaseAborted(String(controller.signal.reason ?? 'aborted'));
         stepsSinceTick += 1;
@@ -137,6 +167,7 @@ export class PhaseRunner {
           message: step.message ?? '',
           memoryMb: processMemoryMb(),
           resumeState: step.state,
+          gpuUtilization: gpuSamples.at(-1) ?? null,
         });
         if (status === 'running') return;
         if (status === 'paused') {
@@ -161,8 +192,10 @@ export class PhaseRunner {
       }
     } catch (err) {
       await stopWatching();
-      return await this.handleFailure(job, err, { timedOut, cancelled: controller.signal.aborted, started, agent, log });
+      return await this.handleFailure(job, err, { timedOut, gpuLeaseLost, cancelled: controller.signal.aborted, started, agent, log });
     }
+    // A phase shorter than one metrics interval was never sampled: its GPU figure stays null
+    // (a reading taken after the work ended would show an idle GPU, not the phase's use of it).
     await stopWatching();
     // The executor is done: its agent stops before the phase is recorded complete, so a reader who
     // sees the session completed never sees the agent still executing.
@@ -171,7 +204,7 @@ export class PhaseRunner {
       customMetrics: result.metrics,
       durationSeconds: round2((Date.now() - started) / 1000),
       memoryMb: processMemoryMb(),
-      gpuUtilization: null,
+      gpuUtilization: meanUtilization(gpuSamples),
       gateResults: judgement.gates,
       artifacts: result.artifacts ?? {},
       ...(judgement.blockedReason ? { blockedReason: judgement.blockedReason } : {}),
@@ -181,7 +214,7 @@ export class PhaseRunner {
       if (claim.enableCheckpoints) await this.deps.boundary.afterPhase(sessionId, phase).catch((err) => log.warn({ err }, 'phase boundary checkpoint failed'));
     }
     if (outcome.kind === 'next') {
-      await this.deps.queues.enqueue({ sessionId, phase: outcome.phase, runGen: outcome.runGen, requestId: job.data.requestId });
+      await this.deps.queues.enqueue({ sessionId, phase: outcome.phase, runGen: outcome.runGen, requestId: job.data.requestId }, pipelineConfig);
       log.info({ next: outcome.phase }, 'phase completed; next phase enqueued');
       return { outcome: 'completed', next: outcome.phase };
     }
@@ -193,7 +226,7 @@ export class PhaseRunner {
   private async handleFailure(
     job: Job<PhaseJobData>,
     err: unknown,
-    c: { timedOut: boolean; cancelled: boolean; started: number; agent: AgentStatus; log: Logger },
+    c: { timedOut: boolean; gpuLeaseLost: boolean; cancelled: boolean; started: number; agent: AgentStatus; log: Logger },
   ): Promise<PhaseJobOutcome> {
     const { sessionId, phase, runGen } = job.data;
     const { store, events } = this.deps;
@@ -209,7 +242,9 @@ export class PhaseRunner {
       c.log.warn('phase timed out; session failed');
       return { outcome: 'failed', code: 'PHASE_TIMEOUT' };
     }
-    if (c.cancelled || isAbortError(err)) {
+    // Not a cancel: the phase lost its GPU slot (its worker stalled past the lease TTL) and is retried.
+    if (c.gpuLeaseLost) err = new PhaseError('GPU_LEASE_LOST', `phase ${phase} lost its GPU slot lease before it finished`);
+    else if (c.cancelled || isAbortError(err)) {
       await this.publishAgent(sessionId, { ...c.agent, state: 'stopped', current_task: null });
       const reason = err instanceof Error ? err.message : String(err);
       c.log.info({ reason }, 'phase aborted');
@@ -218,12 +253,24 @@ export class PhaseRunner {
     const code = err instanceof PhaseError ? err.code : 'PHASE_FAILED';
     const message = err instanceof Error ? err.message : String(err);
     const retryable = !(err instanceof PhaseError) || err.retryable;
-    const attempts = job.opts.attempts ?? 1;
-    const lastAttempt = job.attemptsMade + 1 >= attempts;
+    // The policy this job was enqueued with (the phase's own, the pipeline's, or the worker default).
+    const policy = retryPolicyOfJob(job);
+    const attempt = job.attemptsMade + 1;
+    const lastAttempt = attempt >= policy.attempts;
     if (retryable && !lastAttempt) {
-      await events.publish('error', sessionId, { error_code: code, error_message: message, phase, recoverable: true });
-      await this.publishAgent(sessionId, { ...c.agent, state: 'error', current_task: `retrying after: ${message}` });
-      c.log.warn({ err, attempt: job.attemptsMade + 1, attempts }, 'phase failed; will retry');
+      // BullMQ computes the same delay from the job's backoff options when this error reaches it.
+      const retryInMs = backoffDelayMs(policy.backoff, attempt);
+      await events.publish('error', sessionId, {
+        error_code: code,
+        error_message: message,
+        phase,
+        recoverable: true,
+        attempt,
+        max_attempts: policy.attempts,
+        retry_in_ms: retryInMs,
+      });
+      await this.publishAgent(sessionId, { ...c.agent, state: 'error', current_task: `retrying in ${retryInMs} ms after: ${message}` });
+      c.log.warn({ err, attempt, attempts: policy.attempts, retryInMs }, 'phase failed; will retry');
       throw err;
     }
     await this.publishAgent(sessionId, { ...c.agent, state: 'error', current_task: null });
@@ -242,7 +289,7 @@ export class PhaseRunner {
     const snap = await this.deps.store.snapshot(sessionId, ALL_TENANTS);
     const phase = f.current_phase as PipelinePhase;
     if (snap?.phases[phase]?.status !== 'pending') return;
-    await this.deps.queues.enqueue({ sessionId, phase, runGen: Number(f.run_gen) });
+    await this.deps.queues.enqueue({ sessionId, phase, runGen: Number(f.run_gen) }, parseStoredConfig(snap.session.config));
     log.info({ phase }, 'ensured the next phase is enqueued');
   }
 
@@ -271,15 +318,16 @@ export class PhaseRunner {
   }
 
   /** Once per interval while the phase runs: measured metrics event and the agent's figures. */
-  private async tick(sessionId: string, phase: PipelinePhase, agent: AgentStatus, steps: number): Promise<void> {
+  private async tick(sessionId: string, phase: PipelinePhase, agent: AgentStatus, steps: number, sampleGpu: () => Promise<number | null>): Promise<void> {
     const cpu = processCpu.sample();
     const memory = processMemoryMb();
+    const gpu = await sampleGpu();
     agent.cpu_usage_percent = cpu;
     await this.deps.events.publish('metrics', sessionId, {
       metrics: {
         cpu_percent: cpu,
         memory_mb: memory,
-        gpu_utilization: null,
+        gpu_utilization: gpu,
         throughput_ops: round2(steps / (this.deps.metricsIntervalMs / 1000)),
         worker_id: this.deps.workerId,
       },

@@ -19,7 +19,7 @@ const conn = new Redis(t.url, { maxRetriesPerRequest: null });
 const sub = new Redis(t.url, { maxRetriesPerRequest: null });
 const store = new SessionStore(t.redis, t.keys);
 const reader = new EventReader(t.redis, t.keys);
-const queues = new PhaseQueues(conn, t.keys, { attempts: 2, backoffMs: 10 });
+const queues = new PhaseQueues(conn, t.keys, { retry: { attempts: 2, backoff: { type: 'exponential', delay_ms: 10, max_delay_ms: 1_000 } } });
 
 let failures = 0;
 const flaky: PhaseExecutor = {
@@ -87,7 +87,7 @@ async function startSession(phases: PipelinePhase[], rawConfig: Record<string, u
   const sessionId = randomUUID();
   const config = pipelineConfigSchema(phases).parse(rawConfig);
   await store.create({ sessionId, tenant: 'default', phases, config, enableMonitoring: false, enableCheckpoints: rawConfig.__checkpoints === true, topology: 'hierarchical', maxAgents: 10, preset: null });
-  await queues.enqueue({ sessionId, phase: phases[0]!, runGen: 1 });
+  await queues.enqueue({ sessionId, phase: phases[0]!, runGen: 1 }, config);
   return sessionId;
 }
 
@@ -119,7 +119,7 @@ describe('pipeline worker', () => {
     expect(during).toEqual([]);
     const resumed = await store.control(id, 'resume', 'test', ALL_TENANTS);
     expect(resumed).toMatchObject({ kind: 'ok', enqueue: true, runGen: 2 });
-    await queues.enqueue({ sessionId: id, phase: 'cognate', runGen: 2 });
+    await queues.enqueue({ sessionId: id, phase: 'cognate', runGen: 2 }, await store.pipelineConfig(id));
     const final = await waitFor(() => statusOf(id), (s) => s.status === 'completed');
     const m = final.phase_metrics[0]!.custom_metrics;
     expect(m.resumed_from_step as number).toBeGreaterThan(0);
@@ -177,8 +177,9 @@ describe('pipeline worker', () => {
     // an orphan from a crashed attempt: no checkpoint and no live phase references it
     const orphan = await artifacts.put(`${id}/cognate/g0a9/model.bin`, new Uint8Array([42]));
     await waitFor(() => statusOf(id), (s) => s.status === 'completed');
-    // the boundary checkpoint of the last phase is written right after its completion is recorded
-    const kept = (await waitFor(() => checkpoints.listForSession(id, ALL_TENANTS), (c) => c?.[0]?.checkpoint_name === 'after-quietstar'))!;
+    // the boundary checkpoint of the last phase is written right after its completion is recorded,
+    // then the older ones are pruned and unreferenced artifacts collected: wait for all of it
+    const kept = (await waitFor(() => checkpoints.listForSession(id, ALL_TENANTS), (c) => c?.[0]?.checkpoint_name === 'after-quietstar' && c.length <= 2))!;
     const final = await statusOf(id);
     expect(kept.map((c) => c.checkpoint_name)).toEqual(['after-quietstar', 'after-evomerge']);
     expect(final.last_checkpoint).toBe(kept[0]!.checkpoint_id);
@@ -187,7 +188,7 @@ describe('pipeline worker', () => {
     const modelBytes = final.phase_metrics.reduce((n, m) => n + m.artifacts.model!.size_bytes, 0);
     const snapshotBytes = Buffer.byteLength(JSON.stringify(full!.snapshot), 'utf8');
     expect(kept[0]!.size_mb * 1024 * 1024).toBeCloseTo(snapshotBytes + modelBytes, 3);
-    const onDisk = await artifacts.list(`${id}/`);
+    const onDisk = await waitFor(() => artifacts.list(`${id}/`), (uris) => !uris.includes(orphan.uri));
     expect(onDisk).not.toContain(orphan.uri);
     expect(onDisk.sort()).toEqual(final.phase_metrics.map((m) => m.artifacts.model!.uri).sort());
   });

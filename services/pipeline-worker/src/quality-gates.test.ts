@@ -56,7 +56,7 @@ it('a failed blocking gate pauses the session; plain resume is refused, force re
   const forced = await h.store.control(id, 'resume', 'test', ALL_TENANTS, true);
   expect(forced).toMatchObject({ kind: 'ok', to: 'running', enqueue: true, currentPhase: 'evomerge' });
   if (forced.kind !== 'ok') throw new Error('unreachable');
-  await h.queues.enqueue({ sessionId: id, phase: 'evomerge', runGen: forced.runGen });
+  await h.queues.enqueue({ sessionId: id, phase: 'evomerge', runGen: forced.runGen }, await h.store.pipelineConfig(id));
   const done = await waitFor(() => h.status(id), (s) => s.status === 'completed', 60_000);
   expect(done.phases_completed).toEqual(['cognate', 'evomerge']);
 }, 90_000);
@@ -100,7 +100,7 @@ it('a lying executor fails Theater Elimination: the session pauses, the detectio
   const forced = await h.store.control(id, 'resume', 'test', ALL_TENANTS, true);
   expect(forced).toMatchObject({ kind: 'ok', to: 'running', currentPhase: 'evomerge', gateOverridden: paused.status_reason });
   if (forced.kind !== 'ok') throw new Error('unreachable');
-  await h.queues.enqueue({ sessionId: id, phase: 'evomerge', runGen: forced.runGen });
+  await h.queues.enqueue({ sessionId: id, phase: 'evomerge', runGen: forced.runGen }, {});
   const done = await waitFor(() => h.status(id), (s) => s.status === 'completed' || s.status === 'paused', 60_000);
   expect(done.phases_completed).toEqual(['cognate', 'training', 'evomerge']);
 }, 120_000);

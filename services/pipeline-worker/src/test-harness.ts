@@ -2,13 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { pipelineConfigSchema, type PipelinePhase, type SwarmTopology, PIPELINE_PHASES } from '@agent-forge/contracts';
+import { pipelineConfigSchema, type PipelinePhase, type RetryPolicy, type SwarmTopology, PIPELINE_PHASES } from '@agent-forge/contracts';
 import { ExecutorRegistry, DryRunExecutor, FsArtifactStore, PhaseQueues, type PhaseExecutor } from '@agent-forge/engine';
-import { createLogger } from '@agent-forge/runtime';
-import { ALL_TENANTS, CheckpointStore, createTestRedis, EventPublisher, SessionStore, toStatusResponse, type SessionStoreOptions } from '@agent-forge/state';
+import { createLogger, probeGpus, type GpuDevice } from '@agent-forge/runtime';
+import { ALL_TENANTS, CheckpointStore, createTestRedis, EventPublisher, GpuSlots, SessionStore, toStatusResponse, type SessionStoreOptions } from '@agent-forge/state';
 import { Redis } from 'ioredis';
 import { PhaseBoundaryCheckpoints } from './checkpointing';
 import { ControlListener } from './control-listener';
+import { gpuUtilizationReader, planGpuSlots } from './gpu';
 import { PhaseRunner } from './phase-runner';
 import { PhaseWorkers } from './worker';
 
@@ -16,9 +17,31 @@ export interface HarnessOptions {
   label: string;
   executors?: PhaseExecutor[];
   store?: SessionStoreOptions;
-  retry?: { attempts: number; backoffMs: number; retentionSeconds?: number };
+  /** The deployment's default retry policy (RETRY_* env); default: 2 attempts, 10 ms backoff. */
+  retry?: RetryPolicy;
+  /** Phases that need a GPU unless the pipeline says otherwise (GPU_PHASES). */
+  gpuPhases?: PipelinePhase[];
+  /** Finished BullMQ jobs are kept this long (JOB_RETENTION_SECONDS). */
+  jobRetentionSeconds?: number;
   checkpointsKept?: number;
   concurrency?: number;
+  /** GPU slots of the harness's worker (WORKER_GPUS); 0 = a GPU-less worker. */
+  gpuSlots?: number;
+  gpuLeaseTtlMs?: number;
+  /**
+   * An nvidia-smi program for the harness's worker (tests have no GPU: a script printing the
+   * documented output format): its GPUs become the worker's slots and its figures the phases' GPU
+   * utilisation, through the same code as production.
+   */
+  nvidiaSmi?: string;
+}
+
+export interface ExtraWorkerOptions {
+  workerId: string;
+  gpuSlots: number;
+  phases?: PipelinePhase[];
+  gpuLeaseTtlMs?: number;
+  nvidiaSmi?: string;
 }
 
 /**
@@ -31,7 +54,11 @@ export function createWorkerHarness(opts: HarnessOptions) {
   const conn = new Redis(t.url, { maxRetriesPerRequest: null });
   const sub = new Redis(t.url, { maxRetriesPerRequest: null });
   const store = new SessionStore(t.redis, t.keys, opts.store);
-  const queues = new PhaseQueues(conn, t.keys, opts.retry ?? { attempts: 2, backoffMs: 10 });
+  const queues = new PhaseQueues(conn, t.keys, {
+    retry: opts.retry ?? { attempts: 2, backoff: { type: 'exponential', delay_ms: 10, max_delay_ms: 1_000 } },
+    gpuPhases: opts.gpuPhases ?? [],
+    ...(opts.jobRetentionSeconds ? { retentionSeconds: opts.jobRetentionSeconds } : {}),
+  });
   const artifactRoot = mkdtempSync(path.join(os.tmpdir(), `af-${opts.label}-`));
   const artifacts = new FsArtifactStore(artifactRoot);
   const checkpoints = new CheckpointStore(t.redis, t.keys, store);
@@ -39,16 +66,45 @@ export function createWorkerHarness(opts: HarnessOptions) {
   for (const e of opts.executors ?? []) registry.register(e);
   const control = new ControlListener(sub, t.keys, logger);
   const boundary = new PhaseBoundaryCheckpoints({ checkpoints, artifacts, keep: opts.checkpointsKept ?? 2, uriBase: 'redis://127.0.0.1:6379', logger });
-  const workers = new PhaseWorkers({
-    connection: conn,
-    prefix: t.keys.queuePrefix(),
-    phases: [...PIPELINE_PHASES],
-    concurrency: opts.concurrency ?? 4,
-    lockDurationMs: 30_000,
-    stalledIntervalMs: 30_000,
-    runner: new PhaseRunner({ store, events: new EventPublisher(t.redis, t.keys), queues, registry, control, artifacts, boundary, logger, workerId: 'w-test', metricsIntervalMs: 200, defaultExecutor: 'dry-run', agentMemoryLimitMb: 64 }),
-    logger,
-  });
+  const events = new EventPublisher(t.redis, t.keys);
+  // A worker on this prefix: its own GPU slots (named after it: there is no GPU here), shared queues.
+  const makeWorkers = (w: ExtraWorkerOptions, detected: GpuDevice[] = []) => {
+    const plan = planGpuSlots(w.gpuSlots, w.workerId, detected);
+    return new PhaseWorkers({
+      connection: conn,
+      prefix: t.keys.queuePrefix(),
+      phases: w.phases ?? [...PIPELINE_PHASES],
+      concurrency: opts.concurrency ?? 4,
+      lockDurationMs: 30_000,
+      stalledIntervalMs: 30_000,
+      runner: new PhaseRunner({
+        store,
+        events,
+        queues,
+        registry,
+        control,
+        artifacts,
+        boundary,
+        logger,
+        workerId: w.workerId,
+        metricsIntervalMs: 200,
+        defaultExecutor: 'dry-run',
+        agentMemoryLimitMb: 64,
+        ...(w.nvidiaSmi ? { gpuUtilization: gpuUtilizationReader({ command: w.nvidiaSmi }) } : {}),
+      }),
+      logger,
+      workerId: w.workerId,
+      gpu: { slots: new GpuSlots(t.redis, t.keys, plan.slotIds, { ttlMs: w.gpuLeaseTtlMs ?? 10_000 }), devices: plan.devices, busyRetryMs: 50 },
+    });
+  };
+  const mainWorker: ExtraWorkerOptions = {
+    workerId: 'w-test',
+    gpuSlots: opts.gpuSlots ?? 0,
+    ...(opts.gpuLeaseTtlMs ? { gpuLeaseTtlMs: opts.gpuLeaseTtlMs } : {}),
+    ...(opts.nvidiaSmi ? { nvidiaSmi: opts.nvidiaSmi } : {}),
+  };
+  let workers: PhaseWorkers | null = null;
+  const extra: PhaseWorkers[] = [];
 
   return {
     t,
@@ -59,10 +115,18 @@ export function createWorkerHarness(opts: HarnessOptions) {
     logger,
     async start() {
       await control.start();
+      workers = makeWorkers(mainWorker, mainWorker.nvidiaSmi ? await probeGpus({ command: mainWorker.nvidiaSmi }) : []);
       workers.start();
     },
+    /** Another worker process on the same Redis prefix (e.g. one with GPU slots), started at once. */
+    addWorker(w: ExtraWorkerOptions): PhaseWorkers {
+      const more = makeWorkers(w);
+      extra.push(more);
+      more.start();
+      return more;
+    },
     async stop() {
-      await workers.close();
+      await Promise.all([...(workers ? [workers] : []), ...extra].map((w) => w.close()));
       await queues.close();
       await conn.quit();
       await sub.quit();
@@ -83,7 +147,7 @@ export function createWorkerHarness(opts: HarnessOptions) {
       const config = pipelineConfigSchema(phases).parse(rawConfig);
       const swarm = options.swarm ?? { topology: 'hierarchical', maxAgents: 10 };
       await store.create({ sessionId, tenant: 'default', phases, config, enableMonitoring: options.enableMonitoring ?? true, enableCheckpoints, topology: swarm.topology, maxAgents: swarm.maxAgents, preset: null });
-      await queues.enqueue({ sessionId, phase: phases[0]!, runGen: 1 });
+      await queues.enqueue({ sessionId, phase: phases[0]!, runGen: 1 }, config);
       return sessionId;
     },
     async status(id: string) {

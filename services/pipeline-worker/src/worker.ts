@@ -1,9 +1,18 @@
 import type { PipelinePhase } from '@agent-forge/contracts';
-import { queueName, type PhaseJobData } from '@agent-forge/engine';
+import { phaseBackoffStrategy, queueName, type PhaseGpu, type PhaseJobData } from '@agent-forge/engine';
 import type { Logger, Redis } from '@agent-forge/runtime';
-import { Worker } from 'bullmq';
+import type { GpuSlots } from '@agent-forge/state';
+import { DelayedError, Worker, type Job } from 'bullmq';
 import { timeJob } from './metrics';
 import type { PhaseJobOutcome, PhaseRunner } from './phase-runner';
+
+export interface WorkerGpuOptions {
+  slots: GpuSlots;
+  /** The device behind each slot id (slots that are not a detected GPU have none). */
+  devices: ReadonlyMap<string, Omit<PhaseGpu, 'slot'>>;
+  /** A GPU job taken while every slot is held goes back to the queue for this long. */
+  busyRetryMs?: number;
+}
 
 export interface PhaseWorkersOptions {
   connection: Redis;
@@ -14,9 +23,17 @@ export interface PhaseWorkersOptions {
   stalledIntervalMs: number;
   runner: PhaseRunner;
   logger: Logger;
+  workerId?: string;
+  /** GPU slots: with at least one, this worker also consumes the `…-gpu` queues of its phases. */
+  gpu?: WorkerGpuOptions;
 }
 
-/** One BullMQ worker per phase queue this process serves. */
+const DEFAULT_BUSY_RETRY_MS = 1_000;
+
+/**
+ * One BullMQ worker per phase queue this process serves, plus — on a worker with GPU slots — one
+ * per phase's GPU queue, each job of which runs only while holding a GPU slot lease.
+ */
 export class PhaseWorkers {
   private readonly workers: Worker<PhaseJobData, PhaseJobOutcome>[] = [];
   private lastJobAt = Date.now();
@@ -24,39 +41,71 @@ export class PhaseWorkers {
 
   constructor(private readonly opts: PhaseWorkersOptions) {}
 
+  get gpuSlotCount(): number {
+    return this.opts.gpu?.slots.count ?? 0;
+  }
+
   start(): void {
     for (const phase of this.opts.phases) {
-      const worker = new Worker<PhaseJobData, PhaseJobOutcome>(
-        queueName(phase),
-        async (job) => {
-          this.lastJobAt = Date.now();
-          this.running++;
-          const done = timeJob(phase);
-          try {
-            const outcome = await this.opts.runner.run(job);
-            done(outcome.outcome);
-            return outcome;
-          } catch (err) {
-            done('error');
-            throw err;
-          } finally {
-            this.running--;
-          }
-        },
-        {
-          connection: this.opts.connection,
-          prefix: this.opts.prefix,
-          concurrency: this.opts.concurrency,
-          lockDuration: this.opts.lockDurationMs,
-          stalledInterval: this.opts.stalledIntervalMs,
-          maxStalledCount: 3,
-        },
-      );
-      worker.on('error', (err) => this.opts.logger.warn({ err: err.message, phase }, 'worker error'));
-      worker.on('failed', (job, err) =>
-        this.opts.logger.warn({ jobId: job?.id, phase, err: err.message, attemptsMade: job?.attemptsMade }, 'job failed'),
-      );
-      this.workers.push(worker);
+      this.startWorker(phase, false, this.opts.concurrency);
+      // As many GPU jobs at once as there are slots; the lease decides which one really runs.
+      if (this.gpuSlotCount > 0) this.startWorker(phase, true, this.gpuSlotCount);
+    }
+  }
+
+  private startWorker(phase: PipelinePhase, gpu: boolean, concurrency: number): void {
+    const worker = new Worker<PhaseJobData, PhaseJobOutcome>(
+      queueName(phase, gpu),
+      async (job, token) => {
+        this.lastJobAt = Date.now();
+        this.running++;
+        const done = timeJob(phase);
+        try {
+          const outcome = gpu ? await this.runOnGpu(job, token) : await this.opts.runner.run(job);
+          done(outcome.outcome);
+          return outcome;
+        } catch (err) {
+          done(err instanceof DelayedError ? 'gpu_busy' : 'error');
+          throw err;
+        } finally {
+          this.running--;
+        }
+      },
+      {
+        connection: this.opts.connection,
+        prefix: this.opts.prefix,
+        concurrency,
+        lockDuration: this.opts.lockDurationMs,
+        stalledInterval: this.opts.stalledIntervalMs,
+        maxStalledCount: 3,
+        // Exponential retry delays are capped per job (its retry policy), which BullMQ's own lacks.
+        settings: { backoffStrategy: phaseBackoffStrategy },
+      },
+    );
+    worker.on('error', (err) => this.opts.logger.warn({ err: err.message, phase, gpu }, 'worker error'));
+    worker.on('failed', (job, err) =>
+      this.opts.logger.warn({ jobId: job?.id, phase, gpu, err: err.message, attemptsMade: job?.attemptsMade }, 'job failed'),
+    );
+    this.workers.push(worker);
+  }
+
+  /**
+   * Run a GPU job holding a slot lease, released on every exit path (a crash leaves it to expire).
+   * With every slot held, the job goes back to the queue (delayed, not counted as an attempt), so
+   * another worker with a free slot — or this one, later — takes it.
+   */
+  private async runOnGpu(job: Job<PhaseJobData>, token: string | undefined): Promise<PhaseJobOutcome> {
+    const gpu = this.opts.gpu!;
+    const lease = await gpu.slots.acquire(`${this.opts.workerId ?? 'worker'}/${job.id}`);
+    if (!lease) {
+      await job.moveToDelayed(Date.now() + (gpu.busyRetryMs ?? DEFAULT_BUSY_RETRY_MS), token);
+      throw new DelayedError();
+    }
+    try {
+      const device = gpu.devices.get(lease.slot) ?? { uuid: null, index: null, name: null };
+      return await this.opts.runner.run(job, { lease, gpu: { slot: lease.slot, ...device } });
+    } finally {
+      await lease.release().catch((err: unknown) => this.opts.logger.warn({ err, slot: lease.slot }, 'GPU slot release failed; its lease will expire'));
     }
   }
 
@@ -70,7 +119,7 @@ export class PhaseWorkers {
 
   /** True when at least one job slot is free. */
   hasFreeSlot(): boolean {
-    return this.running < this.opts.concurrency * this.opts.phases.length;
+    return this.running < (this.opts.concurrency + this.gpuSlotCount) * this.opts.phases.length;
   }
 
   /** Stop taking jobs and wait for the running ones to finish (BullMQ's graceful close). */

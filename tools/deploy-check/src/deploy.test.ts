@@ -160,6 +160,11 @@ describe('k8s manifests', () => {
       expect(gpu.containers[0].resources.limits['nvidia.com/gpu']).toBe(1);
       expect(gpu.nodeSelector).toEqual({ 'nvidia.com/gpu.present': 'true' });
       expect(env(gpu.containers[0], 'WORKER_PHASES')).toBe('training');
+      // As many GPU slots as GPUs requested; training needs a GPU in this overlay (shared ConfigMap).
+      expect(env(gpu.containers[0], 'WORKER_GPUS')).toBe(String(gpu.containers[0].resources.limits['nvidia.com/gpu']));
+      const cm = byName('ConfigMap', 'agent-forge-config')!.data as Record<string, string>;
+      expect(cm.GPU_PHASES).toBe('training');
+      expect(cm.WORKER_GPUS).toBe('auto'); // CPU workers: auto = 0 on nodes without a GPU
       const cpuPhases = env(byName('Deployment', 'pipeline-worker')!.spec.template.spec.containers[0], 'WORKER_PHASES')!.split(',');
       expect(cpuPhases).not.toContain('training');
       expect(cpuPhases).toHaveLength(7);
@@ -175,14 +180,19 @@ describe('k8s manifests', () => {
       (d) => d.kind === 'ScaledObject',
     );
     const lists = scaled.flatMap((s) => (s.spec.triggers as Obj[]).map((t) => t.metadata.listName as string));
-    expect(lists).toHaveLength(8); // every phase queue: 7 CPU phases + training on the GPU workers
+    // every phase queue: 7 CPU phases + training (plain and GPU queue) on the GPU workers
+    expect(lists).toHaveLength(9);
     const t = createTestRedis('keda');
-    const queues = new PhaseQueues(t.redis, t.keys);
+    // As in overlays/prod: training needs a GPU.
+    const queues = new PhaseQueues(t.redis, t.keys, { gpuPhases: ['training'] });
     try {
-      await queues.enqueue({ sessionId: 'keda-check', phase: 'training', runGen: 1 });
-      const key = lists.find((l) => l.endsWith('phase-training:wait'))!.replace(/^af:/, `${t.prefix}:`);
-      expect(await t.redis.llen(key)).toBe(1);
-      expect(await t.redis.type(key)).toBe('list');
+      await queues.enqueue({ sessionId: 'keda-check', phase: 'training', runGen: 1 }, {});
+      await queues.enqueue({ sessionId: 'keda-check-cpu', phase: 'training', runGen: 1 }, { training: { gpu: false } });
+      for (const suffix of ['phase-training-gpu:wait', 'phase-training:wait']) {
+        const key = lists.find((l) => l.endsWith(suffix))!.replace(/^af:/, `${t.prefix}:`);
+        expect(await t.redis.llen(key)).toBe(1);
+        expect(await t.redis.type(key)).toBe('list');
+      }
     } finally {
       await queues.close();
       await t.cleanup();

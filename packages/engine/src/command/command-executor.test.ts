@@ -55,6 +55,7 @@ function context(overrides: Partial<PhaseContext> = {}) {
       }
     },
     ...overrides,
+    gpu: overrides.gpu ?? null,
   };
   return { ctx, steps, logs, parkedStates, pause: () => (paused = true) };
 }

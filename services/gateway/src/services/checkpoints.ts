@@ -1,5 +1,5 @@
 import { CheckpointSaveRequest, type CheckpointLoadResponse, type CheckpointResponse } from '@agent-forge/contracts';
-import type { SessionSnapshot, TenantScope } from '@agent-forge/state';
+import { parseStoredConfig, type SessionSnapshot, type TenantScope } from '@agent-forge/state';
 import { randomUUID } from 'node:crypto';
 import type { GatewayContext } from '../context';
 import { NotFoundError } from '../errors';
@@ -50,7 +50,9 @@ export async function loadCheckpoint(ctx: GatewayContext, checkpointId: string, 
   }
   const sessionId = snapshot.session.session_id as string;
   if (restored.nextPhase) {
-    await ctx.queues.enqueue({ sessionId, phase: restored.nextPhase, runGen: restored.runGen, ...(requestId ? { requestId } : {}) });
+    // The restored session runs under the config it was started with (retry policy, GPU needs).
+    const config = parseStoredConfig(snapshot.session.config);
+    await ctx.queues.enqueue({ sessionId, phase: restored.nextPhase, runGen: restored.runGen, ...(requestId ? { requestId } : {}) }, config);
   }
   return { status: 'loaded', checkpoint_id: checkpointId, session_id: sessionId, next_phase: restored.nextPhase };
 }

@@ -26,7 +26,7 @@ export async function health(ctx: GatewayContext): Promise<HealthResponse> {
   let queues: HealthResponse['queues'];
   if (up) {
     try {
-      [active, queues] = await withDeadline(Promise.all([ctx.redis.scard(ctx.keys.active()), ctx.queues.stats()]), PING_TIMEOUT_MS, 'health figures');
+      [active, queues] = await withDeadline(Promise.all([ctx.redis.scard(ctx.keys.active()), ctx.queues.statsWithGpu()]), PING_TIMEOUT_MS, 'health figures');
     } catch {
       active = 0;
     }

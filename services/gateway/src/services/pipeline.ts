@@ -68,7 +68,7 @@ export async function startPipeline(ctx: GatewayContext, body: unknown, requestI
     preset: req.preset ?? null,
   });
   if (req.preset !== undefined) await ctx.presets.recordUse(tenant, req.preset);
-  await ctx.queues.enqueue({ sessionId, phase: first, runGen: 1, ...(requestId ? { requestId } : {}) });
+  await ctx.queues.enqueue({ sessionId, phase: first, runGen: 1, ...(requestId ? { requestId } : {}) }, config);
   return { session_id: sessionId, status: 'started' };
 }
 
@@ -97,7 +97,8 @@ export async function controlPipeline(ctx: GatewayContext, body: unknown, reques
   }
   // The control script itself rang the worker's doorbell (control channel), atomically with the change.
   if (r.enqueue && r.currentPhase) {
-    await ctx.queues.enqueue({ sessionId, phase: r.currentPhase, runGen: r.runGen, ...(requestId ? { requestId } : {}) });
+    const config = await ctx.sessions.pipelineConfig(sessionId);
+    await ctx.queues.enqueue({ sessionId, phase: r.currentPhase, runGen: r.runGen, ...(requestId ? { requestId } : {}) }, config);
   }
   if (action === 'stop') {
     const { enable_checkpoints } = await ctx.sessions.sessionFields(sessionId, ['enable_checkpoints']);
