@@ -34,7 +34,7 @@ const stepper: PhaseExecutor = {
 };
 
 // WORKER_GPUS=1 on a machine whose nvidia-smi shows two GPUs: the slot is the first GPU.
-const h = createWorkerHarness({ label: 'gpu-metrics', executors: [stepper], gpuSlots: 1, nvidiaSmi: smi });
+const h = createWorkerHarness({ label: 'gpu-metrics', executors: [stepper], gpuSlots: 1, nvidiaSmi: smi , enableMonitoring: false });
 const reader = new EventReader(h.t.redis, h.t.keys);
 beforeAll(() => h.start());
 afterAll(async () => {

@@ -30,7 +30,7 @@ const gpuProbe: PhaseExecutor = {
 };
 
 describe('GPU slots: a one-slot worker', () => {
-  const h = createWorkerHarness({ label: 'gpu-one-slot', executors: [gpuProbe], gpuSlots: 1, gpuLeaseTtlMs: 2_000 });
+  const h = createWorkerHarness({ label: 'gpu-one-slot', executors: [gpuProbe], gpuSlots: 1, gpuLeaseTtlMs: 2_000 , enableMonitoring: false });
   beforeAll(async () => {
     harness = h;
     await h.start();
@@ -83,7 +83,7 @@ describe('GPU slots: a one-slot worker', () => {
 
 describe('GPU slots: GPU_PHASES and GPU-less workers', () => {
   // The deployment lists training in GPU_PHASES; this harness's own worker has no GPU.
-  const h = createWorkerHarness({ label: 'gpu-less', executors: [gpuProbe], gpuSlots: 0, gpuPhases: ['training'] });
+  const h = createWorkerHarness({ label: 'gpu-less', executors: [gpuProbe], gpuSlots: 0, gpuPhases: ['training'] , enableMonitoring: false });
   beforeAll(async () => {
     await h.start();
   });

@@ -18,7 +18,7 @@ const broken: PhaseExecutor = {
 };
 
 // Deployment default (RETRY_* env in production): 2 attempts, exponential from 10 ms.
-const h = createWorkerHarness({ label: 'retry-policy', executors: [flaky, broken] });
+const h = createWorkerHarness({ label: 'retry-policy', executors: [flaky, broken] , enableMonitoring: false });
 const reader = new EventReader(h.t.redis, h.t.keys);
 beforeAll(() => h.start());
 afterAll(() => h.stop());

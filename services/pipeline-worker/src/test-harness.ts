@@ -25,6 +25,12 @@ export interface HarnessOptions {
   jobRetentionSeconds?: number;
   checkpointsKept?: number;
   concurrency?: number;
+  /**
+   * Quality gates for the sessions it starts (default true). Suites whose executors write toy
+   * artifacts or none — orchestration, retries, GPU slots — turn them off: theater detection would
+   * rightly flag those outputs and pause every session.
+   */
+  enableMonitoring?: boolean;
   /** GPU slots of the harness's worker (WORKER_GPUS); 0 = a GPU-less worker. */
   gpuSlots?: number;
   gpuLeaseTtlMs?: number;
@@ -146,7 +152,7 @@ export function createWorkerHarness(opts: HarnessOptions) {
       const sessionId = randomUUID();
       const config = pipelineConfigSchema(phases).parse(rawConfig);
       const swarm = options.swarm ?? { topology: 'hierarchical', maxAgents: 10 };
-      await store.create({ sessionId, tenant: 'default', phases, config, enableMonitoring: options.enableMonitoring ?? true, enableCheckpoints, topology: swarm.topology, maxAgents: swarm.maxAgents, preset: null });
+      await store.create({ sessionId, tenant: 'default', phases, config, enableMonitoring: options.enableMonitoring ?? opts.enableMonitoring ?? true, enableCheckpoints, topology: swarm.topology, maxAgents: swarm.maxAgents, preset: null });
       await queues.enqueue({ sessionId, phase: phases[0]!, runGen: 1 }, config);
       return sessionId;
     },
