@@ -23,7 +23,9 @@ const PIPELINES = 20;
 const PHASES = ['cognate', 'evomerge', 'quietstar'];
 
 suite('2 gateways + 2 realtime + 2 workers behind HAProxy', () => {
-  const stack = new Stack('e2e-multi');
+  // Made in beforeAll, not here: a skipped suite's body still runs, and a Stack opens a Redis
+  // connection that only afterAll would close (jest would never exit).
+  let stack: Stack;
   let lb: ChildProcess;
   let lbUrl = '';
   const lbOutput: string[] = [];
@@ -32,6 +34,7 @@ suite('2 gateways + 2 realtime + 2 workers behind HAProxy', () => {
   const workers: RunningService[] = [];
 
   beforeAll(async () => {
+    stack = new Stack('e2e-multi');
     // Short locks so the survivor takes the killed worker's jobs over within ~2.5 s.
     const workerEnv = { WORKER_CONCURRENCY: '10', WORKER_LOCK_MS: '1500', WORKER_STALLED_INTERVAL_MS: '1000', METRICS_INTERVAL_MS: '500' };
     const started = await Promise.all([
@@ -75,7 +78,7 @@ suite('2 gateways + 2 realtime + 2 workers behind HAProxy', () => {
       lb.kill('SIGKILL');
       await once(lb, 'exit');
     }
-    await stack.stopAll();
+    await stack?.stopAll();
   }, 30_000);
 
   /** Through the LB; a request cut by a replica's death (502/503/reset) is retried (bounded). */
