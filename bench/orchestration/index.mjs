@@ -65,6 +65,8 @@ async function rawChain(concurrency) {
   return { run, close: async () => (await worker.close(), await queue.close()) };
 }
 
+// Quality gates are off: a no-op phase writes no model, so theater detection would rightly pause
+// every pipeline; what is measured is the orchestration (state, events, enqueue, checkpoints).
 // ── our worker path ───────────────────────────────────────────────────────────────────────────
 async function ourPath(concurrency, label, executors = []) {
   const keys = new state.Keys(`${prefix}-${label}`);
@@ -87,7 +89,7 @@ async function ourPath(concurrency, label, executors = []) {
     concurrency,
     lockDurationMs: 30_000,
     stalledIntervalMs: 30_000,
-    runner: new PhaseRunner({ store, events: new state.EventPublisher(redis, keys), queues, registry, control, artifacts, boundary, logger, workerId: 'bench', metricsIntervalMs: 1_000, defaultExecutor: 'dry-run' }),
+    runner: new PhaseRunner({ store, events: new state.EventPublisher(redis, keys), queues, registry, control, artifacts, boundary, logger, workerId: 'bench', metricsIntervalMs: 1_000, defaultExecutor: 'dry-run', agentMemoryLimitMb: 256 }),
     logger,
   });
   workers.start();
@@ -105,7 +107,7 @@ async function ourPath(concurrency, label, executors = []) {
       done.set(sessionId, resolve);
       void (async () => {
         const parsed = contracts.pipelineConfigSchema(phases).parse(config);
-        await store.create({ sessionId, tenant: 'default', phases, config: parsed, enableMonitoring: true, enableCheckpoints, topology: 'hierarchical', maxAgents: 10, preset: null });
+        await store.create({ sessionId, tenant: 'default', phases, config: parsed, enableMonitoring: false, enableCheckpoints, topology: 'hierarchical', maxAgents: 10, preset: null });
         await queues.enqueue({ sessionId, phase: phases[0], runGen: 1 }, parsed);
       })();
       return sessionId;
@@ -115,7 +117,7 @@ async function ourPath(concurrency, label, executors = []) {
     const finished = new Promise((resolve) => done.set(sessionId, resolve));
     const created = (async () => {
       const parsed = contracts.pipelineConfigSchema(phases).parse(config);
-      await store.create({ sessionId, tenant: 'default', phases, config: parsed, enableMonitoring: true, enableCheckpoints, topology: 'hierarchical', maxAgents: 10, preset: null });
+      await store.create({ sessionId, tenant: 'default', phases, config: parsed, enableMonitoring: false, enableCheckpoints, topology: 'hierarchical', maxAgents: 10, preset: null });
       await queues.enqueue({ sessionId, phase: phases[0], runGen: 1 }, parsed);
     })();
     return { sessionId, created, finished };
