@@ -356,6 +356,38 @@ describe('the image layout (pnpm deploy --prod, as the Dockerfile runs it)', () 
   const dir = mkdtempSync(path.join(os.tmpdir(), 'af-deploy-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+  it('pipeline-worker: the files it loads from outside dist/ travel with it (phase thread entry, swarm agent thread, Lua scripts)', async () => {
+    const version = /pnpm@([\d.]+)/.exec((JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { packageManager: string }).packageManager)![1]!;
+    let onPath = '';
+    try {
+      onPath = execFileSync('pnpm', ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    } catch {
+      // not on PATH
+    }
+    const [cmd, ...lead] = onPath === version ? ['pnpm'] : ['npx', '--yes', `pnpm@${version}`];
+    await run(cmd!, [...lead, 'deploy', '--filter', '@agent-forge/pipeline-worker', '--prod', '--offline', path.join(dir, 'pipeline-worker')], {
+      cwd: ROOT,
+      timeout: 90_000,
+      env: { ...process.env, COREPACK_ENABLE_DOWNLOAD_PROMPT: '0', npm_config_yes: 'true' },
+    });
+    // A package's `files` decides what `pnpm deploy` copies: a run-time file left out of it is
+    // missing from the image only (the workspace has it), and the forge phases fail there.
+    const store = path.join(dir, 'pipeline-worker', 'node_modules', '.pnpm');
+    const inPackage = (name: string, rel: string): boolean =>
+      readdirSync(store)
+        .filter((d) => d.startsWith(`@agent-forge+${name}@`))
+        .some((d) => existsSync(path.join(store, d, 'node_modules', '@agent-forge', name, rel)));
+    for (const [pkg, rel] of [
+      ['engine', 'thread/entry.cjs'],
+      ['swarm', 'thread/agent.cjs'],
+      ['state', 'lua/startPhase-10.lua'],
+      ['state', 'lua/includes'],
+      ['forge', 'dist/index.js'],
+    ] as const) {
+      expect({ file: `${pkg}/${rel}`, present: inPackage(pkg, rel) }).toEqual({ file: `${pkg}/${rel}`, present: true });
+    }
+  }, 90_000);
+
   it('gateway: no dev dependencies, and `node dist/main.js` serves /health/live, /metrics and the dashboard from it', async () => {
     // The pinned pnpm, found as scripts/bootstrap.cjs finds it: on PATH at that version, else via npx.
     const version = /pnpm@([\d.]+)/.exec((JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { packageManager: string }).packageManager)![1]!;
