@@ -1,8 +1,11 @@
+import { counter } from '@agent-forge/runtime';
 import type { Redis } from 'ioredis';
 import { Keys } from './keys';
 import { ALL_TENANTS, isValidTenant, type TenantScope } from './tenant';
 
 export type AuditOutcome = 'success' | 'failure' | 'denied';
+
+const auditWrites = () => counter({ name: 'af_audit_writes_total', help: 'Audit log writes by result (written, failed)', labelNames: ['result'] as const });
 
 /** One audit entry: who did what to which target, with what outcome. */
 export interface AuditEntry {
@@ -71,7 +74,22 @@ export class AuditStore {
     private readonly options: AuditOptions,
   ) {}
 
+  /**
+   * Append one entry to the global and the tenant's stream. Every outcome is counted in
+   * `af_audit_writes_total{result}` (on /metrics of whichever service wrote it), so a failing
+   * audit log shows on dashboards and alerts, not only in the logs.
+   */
   async append(entry: NewAuditEntry): Promise<void> {
+    try {
+      await this.write(entry);
+      auditWrites().inc({ result: 'written' });
+    } catch (err) {
+      auditWrites().inc({ result: 'failed' });
+      throw err;
+    }
+  }
+
+  private async write(entry: NewAuditEntry): Promise<void> {
     const at = entry.time ?? new Date();
     const fields: string[] = [];
     const values: Record<(typeof FIELDS)[number], string> = {

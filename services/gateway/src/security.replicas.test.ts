@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import request from 'supertest';
+import { metricsRegistry } from '@agent-forge/runtime';
 import { expectError } from './test-expect';
 import { createTestGateway } from './test-support';
 
@@ -249,9 +250,10 @@ describe('audit log', () => {
     expect(denied.entries[0]).toMatchObject({ request_id: 'aud-403', actor: 'audited2-viewer', action: 'pipeline.start', outcome: 'denied', status: 403, reason: 'FORBIDDEN' });
   });
 
-  it('never fails a request when the audit write fails: logged and counted in /health', async () => {
+  it('never fails a request when the audit write fails: logged and counted in /health and /metrics', async () => {
     // A real Redis failure: the tenant's audit stream key holds a string, so XADD fails (WRONGTYPE).
     await gw.t.redis.set(gw.t.keys.tenantAudit('broken'), 'not a stream');
+    const failedBefore = await failedAuditWrites();
     const replica = gw.makeReplica();
     await request(replica.app).post(`${P}/start`).set('authorization', bearer(['operator'], 'broken')).send({ phases: ['cognate'] }).expect(200);
     const health = await eventually(
@@ -260,5 +262,12 @@ describe('audit log', () => {
       'audit failure counted',
     );
     expect(health.audit_write_failures).toBe(1);
+    // The same failure in Prometheus terms (the counter is process-wide: compare with before).
+    expect(await failedAuditWrites()).toBe(failedBefore + 1);
   });
 });
+
+async function failedAuditWrites(): Promise<number> {
+  const metric = (await metricsRegistry.getSingleMetricAsString('af_audit_writes_total')).split('\n').find((l) => l.includes('result="failed"'));
+  return metric ? Number(metric.split(' ').pop()) : 0;
+}
