@@ -356,7 +356,8 @@ describe('the image layout (pnpm deploy --prod, as the Dockerfile runs it)', () 
   const dir = mkdtempSync(path.join(os.tmpdir(), 'af-deploy-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('pipeline-worker: the files it loads from outside dist/ travel with it (phase thread entry, swarm agent thread, Lua scripts)', async () => {
+  /** `pnpm deploy --prod` of one service into `dir/<service>`, with the pinned pnpm (found as scripts/bootstrap.cjs finds it: on PATH at that version, else via npx). */
+  async function deployLayout(service: string): Promise<void> {
     const version = /pnpm@([\d.]+)/.exec((JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { packageManager: string }).packageManager)![1]!;
     let onPath = '';
     try {
@@ -365,11 +366,15 @@ describe('the image layout (pnpm deploy --prod, as the Dockerfile runs it)', () 
       // not on PATH
     }
     const [cmd, ...lead] = onPath === version ? ['pnpm'] : ['npx', '--yes', `pnpm@${version}`];
-    await run(cmd!, [...lead, 'deploy', '--filter', '@agent-forge/pipeline-worker', '--prod', '--offline', path.join(dir, 'pipeline-worker')], {
+    await run(cmd!, [...lead, 'deploy', '--filter', `@agent-forge/${service}`, '--prod', '--offline', path.join(dir, service)], {
       cwd: ROOT,
       timeout: 90_000,
       env: { ...process.env, COREPACK_ENABLE_DOWNLOAD_PROMPT: '0', npm_config_yes: 'true' },
     });
+  }
+
+  it('pipeline-worker: the files it loads from outside dist/ travel with it (phase thread entry, swarm agent thread, Lua scripts)', async () => {
+    await deployLayout('pipeline-worker');
     // A package's `files` decides what `pnpm deploy` copies: a run-time file left out of it is
     // missing from the image only (the workspace has it), and the forge phases fail there.
     const store = path.join(dir, 'pipeline-worker', 'node_modules', '.pnpm');
@@ -389,20 +394,7 @@ describe('the image layout (pnpm deploy --prod, as the Dockerfile runs it)', () 
   }, 90_000);
 
   it('gateway: no dev dependencies, and `node dist/main.js` serves /health/live, /metrics and the dashboard from it', async () => {
-    // The pinned pnpm, found as scripts/bootstrap.cjs finds it: on PATH at that version, else via npx.
-    const version = /pnpm@([\d.]+)/.exec((JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { packageManager: string }).packageManager)![1]!;
-    let onPath = '';
-    try {
-      onPath = execFileSync('pnpm', ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    } catch {
-      // not on PATH
-    }
-    const [cmd, ...lead] = onPath === version ? ['pnpm'] : ['npx', '--yes', `pnpm@${version}`];
-    await run(cmd!, [...lead, 'deploy', '--filter', '@agent-forge/gateway', '--prod', '--offline', path.join(dir, 'gateway')], {
-      cwd: ROOT,
-      timeout: 90_000,
-      env: { ...process.env, COREPACK_ENABLE_DOWNLOAD_PROMPT: '0', npm_config_yes: 'true' },
-    });
+    await deployLayout('gateway');
     const app = path.join(dir, 'gateway');
     expect(readdirSync(app).sort()).toEqual(expect.arrayContaining(['dist', 'node_modules', 'package.json']));
     expect(existsSync(path.join(app, 'src'))).toBe(false);
