@@ -1,5 +1,6 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import type { ExecutorControlWord } from '@agent-forge/contracts';
+import { withDeadline } from '@agent-forge/runtime';
 import { LineSplitter } from './line-splitter';
 import { processGroupRssMb, signalGroup } from './process-group';
 
@@ -103,14 +104,12 @@ export class ProcessSupervisor {
 
   private async exitsWithin(ms: number): Promise<boolean> {
     if (this.done) return true;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<false>((r) => (timer = setTimeout(() => r(false), ms)));
-    try {
-      return await Promise.race([this.exited.then(() => true as const), timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
+    return withDeadline(this.exited, ms, 'program exit').then(
+      () => true,
+      () => false,
+    );
   }
+
 
   private async watch(): Promise<ProcessExit> {
     const spawned = await new Promise<string | null>((resolve) => {
@@ -132,7 +131,10 @@ export class ProcessSupervisor {
     await this.pollInFlight;
     // Whatever the program left running in its group goes with it.
     this.signal('SIGKILL');
-    const drained = await Promise.race([closed.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), PIPE_DRAIN_MS).unref())]);
+    const drained = await withDeadline(closed, PIPE_DRAIN_MS, 'output pipes').then(
+      () => true,
+      () => false,
+    );
     if (!drained) {
       this.child.stdout.destroy();
       this.child.stderr.destroy();
