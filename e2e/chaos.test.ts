@@ -59,7 +59,8 @@ it('survives repeated SIGKILLs of its worker at random steps', async () => {
   expect(events.filter((e) => e.event_type === 'phase_complete').map((e) => e.data.phase)).toEqual(['cognate', 'evomerge', 'quietstar']);
   const ids = events.map((e) => e.event_id);
   expect(new Set(ids).size).toBe(ids.length);
-  // each phase was enqueued exactly once (one BullMQ job, generation 1) despite the takeovers
+  // no phase was enqueued twice despite the takeovers: at most one BullMQ job each, generation 1
+  // (a phase chained into the previous phase's job has one only if a takeover re-enqueued it)
   for (const phase of ['cognate', 'evomerge', 'quietstar']) {
     const keys: string[] = [];
     let cursor = '0';
@@ -69,7 +70,8 @@ it('survives repeated SIGKILLs of its worker at random steps', async () => {
       cursor = next;
     } while (cursor !== '0');
     const jobs = keys.map((k) => k.split(':').slice(-1)[0]!).filter((id) => id.startsWith(sessionId));
-    expect([...new Set(jobs)]).toEqual([`${sessionId}.${phase}.g1`]);
+    const firstGeneration = `${sessionId}.${phase}.g1`;
+    expect([...new Set(jobs)]).toEqual(phase === 'cognate' || jobs.length > 0 ? [firstGeneration] : []);
   }
   for (const w of workers.values()) await w.stop();
 }, 90_000);

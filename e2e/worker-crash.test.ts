@@ -18,9 +18,15 @@ async function status(id: string): Promise<Record<string, any>> {
   return (await fetch(`${gateway.url}/api/v1/pipeline/status/${id}`, { headers: stack.headers() })).json() as Promise<Record<string, any>>;
 }
 
-it('recovers a phase from a SIGKILLed worker and completes every phase exactly once', async () => {
+// Both ways a phase reaches a worker: through its queue (chaining off), and chained into the job
+// of the phase before it (a budget long enough that evomerge runs inside cognate's job, so the
+// crash leaves no job of evomerge's own: the redelivered cognate job must re-enqueue it).
+it.each([
+  ['through its own queue', '0'],
+  ['chained into the previous phase\'s job', '60000'],
+])('recovers a phase reached %s from a SIGKILLed worker and completes every phase exactly once', async (_how, chainMs) => {
   const workers = new Map<string, RunningService>();
-  for (const id of ['w-a', 'w-b']) workers.set(id, await stack.start('pipeline-worker', workerEnv(id)));
+  for (const id of [`w-a-${chainMs}`, `w-b-${chainMs}`]) workers.set(id, await stack.start('pipeline-worker', { ...workerEnv(id), WORKER_CHAIN_MS: chainMs }));
   const res = await fetch(`${gateway.url}/api/v1/pipeline/start`, {
     method: 'POST',
     headers: stack.headers(true),
@@ -45,5 +51,7 @@ it('recovers a phase from a SIGKILLed worker and completes every phase exactly o
   const events = await new EventReader(stack.redis.redis, stack.redis.keys).readAfter(sessionId, '0', 10_000);
   const completes = events.filter((e) => e.event_type === 'phase_complete').map((e) => e.data.phase);
   expect(completes).toEqual(['cognate', 'evomerge', 'quietstar']);
+  const evomergeJob = await stack.redis.redis.exists(`${stack.redis.keys.queuePrefix()}:phase-evomerge:${sessionId}.evomerge.g1`);
+  expect(evomergeJob).toBe(1);
   for (const w of workers.values()) await w.stop();
 }, 60_000);

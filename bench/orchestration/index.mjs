@@ -7,7 +7,8 @@
  *   2. throughput: 100 concurrent pipelines on one worker → phase jobs/s;
  *   3. 1,000 concurrent sessions (dry-run phases with real steps) on one worker: all complete, and
  *      the latency of control calls (pause/resume) made while they run, p50/p99.
- * Knobs: BENCH_SERIAL (40), BENCH_CONCURRENT (100), BENCH_SESSIONS (1000).
+ * Knobs: BENCH_SERIAL (40), BENCH_CONCURRENT (100), BENCH_SESSIONS (1000), BENCH_CHAIN_MS (the
+ * worker's WORKER_CHAIN_MS default; 0 = every phase through its queue).
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -25,11 +26,14 @@ const { PhaseRunner } = require(path.join(ROOT, 'services/pipeline-worker/dist/p
 const { PhaseWorkers } = require(path.join(ROOT, 'services/pipeline-worker/dist/worker.js'));
 const { ControlListener } = require(path.join(ROOT, 'services/pipeline-worker/dist/control-listener.js'));
 const { PhaseBoundaryCheckpoints } = require(path.join(ROOT, 'services/pipeline-worker/dist/checkpointing.js'));
+const { DEFAULT_CHAIN_MS } = require(path.join(ROOT, 'services/pipeline-worker/dist/config.js'));
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const SERIAL = envNumber('BENCH_SERIAL', 40);
 const CONCURRENT = envNumber('BENCH_CONCURRENT', 100);
 const SESSIONS = envNumber('BENCH_SESSIONS', 1000);
+// The worker's WORKER_CHAIN_MS (phase chaining); the deployment default unless set.
+const CHAIN_MS = envNumber('BENCH_CHAIN_MS', DEFAULT_CHAIN_MS);
 const PHASES = contracts.PIPELINE_PHASES;
 const prefix = `afbench-orch-${process.pid}`;
 const connections = [];
@@ -89,6 +93,7 @@ async function ourPath(concurrency, label, executors = []) {
     concurrency,
     lockDurationMs: 30_000,
     stalledIntervalMs: 30_000,
+    chainBudgetMs: CHAIN_MS,
     runner: new PhaseRunner({ store, events: new state.EventPublisher(redis, keys), queues, registry, control, artifacts, boundary, logger, workerId: 'bench', metricsIntervalMs: 1_000, defaultExecutor: 'dry-run', agentMemoryLimitMb: 256 }),
     logger,
   });
@@ -223,7 +228,7 @@ try {
   const r = await main();
   const ratioSerial = (on) => r[`ours_serial_ms_per_phase_checkpoints_${on}`] / r.raw_serial_ms_per_phase;
   const ratioThroughput = (on) => r[`ours_jobs_per_s_checkpoints_${on}`] / r.raw_jobs_per_s;
-  console.log(`8-phase pipelines of no-op phases, one worker, Redis ${REDIS_URL}`);
+  console.log(`8-phase pipelines of no-op phases, one worker (WORKER_CHAIN_MS=${CHAIN_MS}), Redis ${REDIS_URL}`);
   console.log(`serial (${SERIAL} pipelines one at a time), ms per phase:`);
   console.log(`  raw BullMQ chain            ${r.raw_serial_ms_per_phase.toFixed(3)}`);
   for (const on of ['off', 'on']) console.log(`  ours, checkpoints ${on.padEnd(3)}      ${r[`ours_serial_ms_per_phase_checkpoints_${on}`].toFixed(3)}   (×${ratioSerial(on).toFixed(2)} raw; goal ≤ ×1.5)`);

@@ -104,8 +104,23 @@ export function retryPolicyOfJob(job: Pick<MinimalJob, 'opts'>): RetryPolicy {
   return { attempts, backoff: { type: 'fixed', delay_ms: delay, max_delay_ms: delay } };
 }
 
+const priorAttempts = (job: Pick<MinimalJob, 'data'>): number => {
+  const n = Number((job.data as { priorAttempts?: unknown } | undefined)?.priorAttempts ?? 0);
+  return Number.isInteger(n) && n > 0 ? n : 0;
+};
+
+/**
+ * Where a job's run stands in its phase's retry policy: the attempt number and the whole policy,
+ * counting the attempts the phase made before its job existed (`PhaseJobData.priorAttempts`).
+ */
+export function attemptOfJob(job: Pick<MinimalJob, 'opts' | 'attemptsMade' | 'data'>): { attempt: number; policy: RetryPolicy } {
+  const prior = priorAttempts(job);
+  const own = retryPolicyOfJob(job);
+  return { attempt: job.attemptsMade + 1 + prior, policy: { ...own, attempts: own.attempts + prior } };
+}
+
 /** The Worker's `settings.backoffStrategy`: computes the capped exponential delay of our jobs. */
 export const phaseBackoffStrategy: BackoffStrategy = (attemptsMade, type, _err, job) => {
   if (type !== CAPPED_EXPONENTIAL || !job) throw new Error(`unknown backoff type ${String(type)}`);
-  return backoffDelayMs(retryPolicyOfJob(job).backoff, attemptsMade);
+  return backoffDelayMs(retryPolicyOfJob(job).backoff, attemptsMade + priorAttempts(job));
 };

@@ -11,6 +11,11 @@ export interface PhaseJobData {
   runGen: number;
   /** Request id of the call that caused the job, for log correlation. */
   requestId?: string;
+  /**
+   * Attempts the phase already used before this job existed (it first ran, and failed, inside the
+   * previous phase's job): they count against the phase's retry policy.
+   */
+  priorAttempts?: number;
 }
 
 /** The queue of a phase's jobs; `gpu`: the separate queue only workers with GPU slots consume. */
@@ -77,9 +82,11 @@ export class PhaseQueues {
   async enqueue(data: PhaseJobData, pipelineConfig: Record<string, unknown>, overrides: Partial<JobsOptions> = {}): Promise<EnqueuedJob> {
     const plan = planPhaseJob(pipelineConfig, data.phase, this.defaults);
     const jobId = phaseJobId(data.sessionId, data.phase, data.runGen);
+    const retry = retryJobOptions(plan.retry);
     const opts: JobsOptions = {
       jobId,
-      ...retryJobOptions(plan.retry),
+      ...retry,
+      attempts: Math.max(1, (retry.attempts ?? 1) - (data.priorAttempts ?? 0)),
       // Kept for a while so a duplicate add within that window is recognised and ignored.
       removeOnComplete: { age: this.retentionSeconds, count: 10_000 },
       removeOnFail: { age: this.retentionSeconds, count: 10_000 },

@@ -6,18 +6,6 @@
   Returns the number of active agents.
 ]]
 --@include emit
+--@include agent
 if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
-local agent = cjson.decode(ARGV[1])
-redis.call('HSET', KEYS[3], agent.agent_id, ARGV[1])
-local active = 0
-for _, raw in ipairs(redis.call('HVALS', KEYS[3])) do
-  local a = cjson.decode(raw)
-  if a.state == 'active' or a.state == 'executing' then active = active + 1 end
-end
-redis.call('HSET', KEYS[1], 'active_agents', active)
-emit(KEYS[2], ARGV[3], ARGV[4], {
-  event_type = 'agent_update', timestamp = ARGV[2], session_id = redis.call('HGET', KEYS[1], 'session_id'),
-  data = {agent_id = agent.agent_id, role = agent.role, phase = agent.phase, state = agent.state,
-          task = agent.current_task, memory_usage_mb = agent.memory_usage_mb, cpu_usage_percent = agent.cpu_usage_percent}
-})
-return active
+return recordAgent(KEYS[2], KEYS[3], ARGV[1], ARGV[2], ARGV[3], ARGV[4])

@@ -90,6 +90,8 @@ export interface PhaseOutcome {
   artifacts?: Record<string, ArtifactRef>;
   /** Set when a blocking quality gate failed: the session pauses with this reason. */
   blockedReason?: string;
+  /** The phase's agent in its final state, recorded in the same round trip. */
+  agent?: AgentStatus;
 }
 
 const now = () => new Date();
@@ -149,6 +151,11 @@ export class SessionStore {
   /** KEYS of every session script: session, events, then the 8 phase hashes in canonical order. */
   private scriptKeys(sessionId: string): string[] {
     return [this.keys.session(sessionId), this.keys.events(sessionId), ...PIPELINE_PHASES.map((p) => this.keys.phase(sessionId, p))];
+  }
+
+  /** The claim and completion scripts also record the phase's agent. */
+  private phaseScriptKeys(sessionId: string): string[] {
+    return [...this.scriptKeys(sessionId), this.keys.agents(sessionId)];
   }
 
   async create(input: NewSession): Promise<void> {
@@ -271,9 +278,13 @@ export class SessionStore {
     };
   }
 
-  async startPhase(sessionId: string, phase: PipelinePhase, runGen: number, workerId: string): Promise<StartPhaseResult> {
+  /**
+   * Claim a phase. `agent`, when the caller already knows the phase's agent, is recorded
+   * (executing) in the same round trip when the claim succeeds.
+   */
+  async startPhase(sessionId: string, phase: PipelinePhase, runGen: number, workerId: string, agent?: AgentStatus): Promise<StartPhaseResult> {
     const at = now();
-    const r = await runScript<(string | number)[]>(this.redis, 'startPhase', this.scriptKeys(sessionId), [
+    const r = await runScript<(string | number)[]>(this.redis, 'startPhase', this.phaseScriptKeys(sessionId), [
       phase,
       runGen,
       workerId,
@@ -281,6 +292,7 @@ export class SessionStore {
       at.getTime(),
       this.keys.eventsChannel(),
       this.streamMaxLen,
+      agent ? JSON.stringify(agent) : '',
     ]);
     if (r[0] === 'run') {
       const [, resume, attempt, config, checkpoints, prev, prevMetrics, prevArtifacts, monitoring, topology, maxAgents] = r.map(String);
@@ -351,7 +363,7 @@ export class SessionStore {
 
   async completePhase(sessionId: string, phase: PipelinePhase, runGen: number, jobId: string, outcome: PhaseOutcome): Promise<CompletePhaseResult> {
     const at = now();
-    const r = await runScript<string[]>(this.redis, 'completePhase', this.scriptKeys(sessionId), [
+    const r = await runScript<string[]>(this.redis, 'completePhase', this.phaseScriptKeys(sessionId), [
       phase,
       runGen,
       jobId,
@@ -367,6 +379,7 @@ export class SessionStore {
       JSON.stringify(outcome.artifacts ?? {}),
       outcome.blockedReason ? '1' : '0',
       outcome.blockedReason ?? '',
+      outcome.agent ? JSON.stringify(outcome.agent) : '',
     ]);
     switch (r[0]) {
       case 'next':

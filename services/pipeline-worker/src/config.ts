@@ -20,6 +20,9 @@ const executorModules = z
     return out;
   });
 
+/** WORKER_CHAIN_MS's default: chains of sub-second phases skip their queue hand-overs. */
+export const DEFAULT_CHAIN_MS = 1_000;
+
 export const WorkerEnv = z.object({
   ...commonEnv,
   ...retentionEnv,
@@ -27,6 +30,11 @@ export const WorkerEnv = z.object({
   WORKER_PHASES: envPhaseList('all'),
   /** Jobs run at once per phase queue. */
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(1_000).default(4),
+  /**
+   * Phase chaining: a job goes on to run its session's next phase itself, skipping the queue
+   * hand-over, while it has run less than this long (ms); 0 = every phase goes through its queue.
+   */
+  WORKER_CHAIN_MS: z.coerce.number().int().min(0).max(3_600_000).default(DEFAULT_CHAIN_MS),
   WORKER_ID: z.string().min(1).max(128).default(`${os.hostname()}-${process.pid}`),
   WORKER_HEALTH_HOST: z.string().default('127.0.0.1'),
   WORKER_HEALTH_PORT: envPort.default(8083),

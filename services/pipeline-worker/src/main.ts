@@ -63,6 +63,7 @@ async function main(): Promise<void> {
     logger,
     workerId: config.WORKER_ID,
     gpu: { slots: gpuSlots, devices: gpuPlan.devices },
+    chainBudgetMs: config.WORKER_CHAIN_MS,
   });
   workers.start();
   const reaper = new ArtifactReaper({ artifacts, sessions: store, logger, intervalMs: config.REAPER_INTERVAL_MS, tempFileAgeMs: 3_600_000 });

@@ -1,4 +1,4 @@
-import type { AgentStatus, PipelineConfig, PipelinePhase } from '@agent-forge/contracts';
+import type { AgentStatus, PipelineConfig, PipelinePhase, RetryPolicy } from '@agent-forge/contracts';
 import {
   PhaseAborted,
   PhaseError,
@@ -13,8 +13,9 @@ import {
   type PhaseQueues,
   type ProgressStep,
   type PhaseGpu,
+  attemptOfJob,
   backoffDelayMs,
-  retryPolicyOfJob,
+  planPhaseJob,
 } from '@agent-forge/engine';
 import { CpuMeter, meanUtilization, processMemoryMb, round2, type Logger } from '@agent-forge/runtime';
 import { ALL_TENANTS, parseStoredConfig, type EventPublisher, type GpuLease, type SessionStore } from '@agent-forge/state';
@@ -56,7 +57,46 @@ export type PhaseJobOutcome =
   | { outcome: 'parked' }
   | { outcome: 'aborted'; reason: string }
   | { outcome: 'skipped'; reason: string }
-  | { outcome: 'failed'; code: string };
+  | { outcome: 'failed'; code: string }
+  /** A phase run inside the previous phase's job failed and will be retried as a job of its own. */
+  | { outcome: 'retrying'; code: string };
+
+/** The worker slot one phase runs in: released once, with the phase's outcome. */
+export interface PhaseSlot {
+  release(outcome: string): void;
+}
+
+/**
+ * Lets a job run its session's next phase itself instead of handing it to the next queue, which
+ * saves the queue round trips of the hand-over (the worker decides when: see PhaseWorkers).
+ */
+export interface PhaseChaining {
+  /** A slot to run `next` in the job that started at `jobStartedMs`, or null: enqueue it. */
+  take(next: PipelinePhase, jobStartedMs: number): PhaseSlot | null;
+}
+
+export interface RunOptions {
+  /** The GPU slot of a GPU job (such a job never runs a further phase: its lease is for this one). */
+  gpuSlot?: GpuAssignment | null;
+  /** The slot of the job's own phase. */
+  slot?: PhaseSlot;
+  chaining?: PhaseChaining;
+}
+
+/** The next phase a job goes on to run itself, with what the previous claim already read. */
+interface ChainedPhase {
+  phase: PipelinePhase;
+  slot: PhaseSlot;
+  pipelineConfig: PipelineConfig;
+}
+
+/** Where a failed run stands in its phase's retry policy. */
+interface RetryPosition {
+  policy: RetryPolicy;
+  attempt: number;
+  /** Chained into another phase's job: a retry becomes a job of its own instead of a rethrow. */
+  chained: boolean;
+}
 
 /** The process's CPU meter: agents run in this process, so they report its measured usage. */
 const processCpu = new CpuMeter();
@@ -69,26 +109,62 @@ const processCpu = new CpuMeter();
 export class PhaseRunner {
   constructor(private readonly deps: PhaseRunnerDeps) {}
 
-  async run(job: Job<PhaseJobData>, gpuSlot: GpuAssignment | null = null): Promise<PhaseJobOutcome> {
+  /**
+   * Run the job's phase and, while the worker's chaining allows, the session's following phases in
+   * the same job. The job stays active (its lock renewed) until the last of them ends, so a crash
+   * anywhere in the chain redelivers it, and the redelivery finds the phase the chain had reached.
+   */
+  async run(job: Job<PhaseJobData>, opts: RunOptions = {}): Promise<PhaseJobOutcome> {
+    const jobStartedMs = Date.now();
+    let phase = job.data.phase;
+    let slot = opts.slot;
+    let chainedFrom: PipelineConfig | null = null;
+    for (;;) {
+      let result: { outcome: PhaseJobOutcome; chained?: ChainedPhase };
+      try {
+        result = await this.runPhase(job, phase, {
+          gpuSlot: opts.gpuSlot ?? null,
+          chainedFrom,
+          chain: opts.gpuSlot ? undefined : opts.chaining && ((next) => opts.chaining!.take(next, jobStartedMs)),
+        });
+      } catch (err) {
+        slot?.release('error');
+        throw err;
+      }
+      slot?.release(result.outcome.outcome);
+      if (!result.chained) return result.outcome;
+      ({ phase, slot, pipelineConfig: chainedFrom } = result.chained);
+    }
+  }
+
+  private async runPhase(
+    job: Job<PhaseJobData>,
+    phase: PipelinePhase,
+    o: { gpuSlot: GpuAssignment | null; chainedFrom: PipelineConfig | null; chain: ((next: PipelinePhase) => PhaseSlot | null) | undefined },
+  ): Promise<{ outcome: PhaseJobOutcome; chained?: ChainedPhase }> {
     const { store, logger } = this.deps;
-    const { sessionId, phase, runGen } = job.data;
-    const log = logger.child({ sessionId, phase, runGen, jobId: job.id, requestId: job.data.requestId });
-    const claim = await store.startPhase(sessionId, phase, runGen, this.deps.workerId);
+    const { sessionId, runGen } = job.data;
+    const gpuSlot = o.gpuSlot;
+    const log = logger.child({ sessionId, phase, runGen, jobId: job.id, requestId: job.data.requestId, ...(o.chainedFrom ? { chained: true } : {}) });
+    // A chained phase's config is the one the previous claim returned: its agent is known before
+    // the claim, which records it in the same round trip.
+    const knownAgent = o.chainedFrom ? this.agentFor(sessionId, phase, this.executorOf(o.chainedFrom, phase)) : null;
+    const claim = await store.startPhase(sessionId, phase, runGen, this.deps.workerId, knownAgent ? this.agentRecord({ ...knownAgent, state: 'executing' }) : undefined);
     if (claim.kind === 'parked') {
       log.info('session paused before the phase started; parked');
-      return { outcome: 'parked' };
+      return { outcome: { outcome: 'parked' } };
     }
     if (claim.kind === 'skip') {
       log.info({ reason: claim.reason }, 'phase job skipped');
       await this.ensureNextEnqueued(sessionId, log);
-      return { outcome: 'skipped', reason: claim.reason };
+      return { outcome: { outcome: 'skipped', reason: claim.reason } };
     }
 
     // The claim returned everything the phase needs (config, previous outputs): no further reads.
     const pipelineConfig = claim.config as PipelineConfig;
     const previous: PreviousPhase | null = claim.previous;
     const phaseConfig = (pipelineConfig[phase] ?? {}) as Record<string, unknown>;
-    const executorName = String(phaseConfig.executor ?? pipelineConfig.executor ?? this.deps.defaultExecutor);
+    const executorName = this.executorOf(pipelineConfig, phase);
     const started = Date.now();
 
     const controller = new AbortController();
@@ -109,7 +185,7 @@ export class PhaseRunner {
     };
     gpuSlot?.lease.lost.addEventListener('abort', onLeaseLost, { once: true });
     const unregister = this.deps.control.register(sessionId, controller);
-    const agent = this.agentFor(sessionId, phase, executorName);
+    const agent = knownAgent ?? this.agentFor(sessionId, phase, executorName);
     const swarm = new PhaseSwarmAgents({ store, sessionId, phase, maxAgents: claim.maxAgents, log });
     let stepsSinceTick = 0;
     let lastMetrics: Record<string, unknown> = {};
@@ -183,7 +259,7 @@ export class PhaseRunner {
     let result: PhaseResult;
     let judgement: PhaseJudgement = { gates: [] };
     try {
-      await this.publishAgent(sessionId, { ...agent, state: 'executing' });
+      if (!knownAgent) await this.publishAgent(sessionId, { ...agent, state: 'executing' });
       const executor = this.deps.registry.get(executorName);
       result = await executor.run(ctx);
       if (claim.enableMonitoring) {
@@ -192,15 +268,20 @@ export class PhaseRunner {
       }
     } catch (err) {
       await stopWatching();
-      return await this.handleFailure(job, err, { timedOut, gpuLeaseLost, cancelled: controller.signal.aborted, started, agent, log });
+      const retry: RetryPosition = o.chainedFrom
+        ? { policy: planPhaseJob(pipelineConfig, phase, this.deps.queues.defaults).retry, attempt: 1, chained: true }
+        : { ...attemptOfJob(job), chained: false };
+      const outcome = await this.handleFailure(job, phase, pipelineConfig, err, retry, { timedOut, gpuLeaseLost, cancelled: controller.signal.aborted, started, agent, log });
+      return { outcome };
     }
     // A phase shorter than one metrics interval was never sampled: its GPU figure stays null
     // (a reading taken after the work ended would show an idle GPU, not the phase's use of it).
     await stopWatching();
-    // The executor is done: its agent stops before the phase is recorded complete, so a reader who
-    // sees the session completed never sees the agent still executing.
-    await this.publishAgent(sessionId, { ...agent, state: 'stopped', current_task: null });
+    // The executor is done: its agent stops in the completion script, before the phase is recorded
+    // complete, so a reader who sees the session completed never sees the agent still executing.
+    const stoppedAgent = this.agentRecord({ ...agent, state: 'stopped', current_task: null });
     const outcome = await store.completePhase(sessionId, phase, runGen, String(job.id), {
+      agent: stoppedAgent,
       customMetrics: result.metrics,
       durationSeconds: round2((Date.now() - started) / 1000),
       memoryMb: processMemoryMb(),
@@ -214,21 +295,39 @@ export class PhaseRunner {
       if (claim.enableCheckpoints) await this.deps.boundary.afterPhase(sessionId, phase).catch((err) => log.warn({ err }, 'phase boundary checkpoint failed'));
     }
     if (outcome.kind === 'next') {
+      const completed: PhaseJobOutcome = { outcome: 'completed', next: outcome.phase };
+      const slot = planPhaseJob(pipelineConfig, outcome.phase, this.deps.queues.defaults).gpu ? null : (o.chain?.(outcome.phase) ?? null);
+      if (slot) {
+        log.info({ next: outcome.phase }, 'phase completed; this job runs the next phase');
+        return { outcome: completed, chained: { phase: outcome.phase, slot, pipelineConfig } };
+      }
       await this.deps.queues.enqueue({ sessionId, phase: outcome.phase, runGen: outcome.runGen, requestId: job.data.requestId }, pipelineConfig);
       log.info({ next: outcome.phase }, 'phase completed; next phase enqueued');
-      return { outcome: 'completed', next: outcome.phase };
+      return { outcome: completed };
     }
-    if (outcome.kind === 'dup' || outcome.kind === 'stale') await this.ensureNextEnqueued(sessionId, log);
+    if (outcome.kind === 'dup' || outcome.kind === 'stale') {
+      // The completion changed nothing, so neither did the agent it carried.
+      await this.publishAgent(sessionId, stoppedAgent);
+      await this.ensureNextEnqueued(sessionId, log);
+    }
     log.info({ result: outcome.kind }, 'phase finished');
-    return outcome.kind === 'stale' ? { outcome: 'aborted', reason: outcome.reason } : { outcome: 'completed', next: null };
+    return { outcome: outcome.kind === 'stale' ? { outcome: 'aborted', reason: outcome.reason } : { outcome: 'completed', next: null } };
+  }
+
+  private executorOf(pipelineConfig: PipelineConfig, phase: PipelinePhase): string {
+    const phaseConfig = (pipelineConfig[phase] ?? {}) as Record<string, unknown>;
+    return String(phaseConfig.executor ?? pipelineConfig.executor ?? this.deps.defaultExecutor);
   }
 
   private async handleFailure(
     job: Job<PhaseJobData>,
+    phase: PipelinePhase,
+    pipelineConfig: PipelineConfig,
     err: unknown,
+    retry: RetryPosition,
     c: { timedOut: boolean; gpuLeaseLost: boolean; cancelled: boolean; started: number; agent: AgentStatus; log: Logger },
   ): Promise<PhaseJobOutcome> {
-    const { sessionId, phase, runGen } = job.data;
+    const { sessionId, runGen } = job.data;
     const { store, events } = this.deps;
     if (err instanceof PhaseParked) {
       await this.publishAgent(sessionId, { ...c.agent, state: 'idle', current_task: 'parked: session paused' });
@@ -254,8 +353,7 @@ export class PhaseRunner {
     const message = err instanceof Error ? err.message : String(err);
     const retryable = !(err instanceof PhaseError) || err.retryable;
     // The policy this job was enqueued with (the phase's own, the pipeline's, or the worker default).
-    const policy = retryPolicyOfJob(job);
-    const attempt = job.attemptsMade + 1;
+    const { policy, attempt } = retry;
     const lastAttempt = attempt >= policy.attempts;
     if (retryable && !lastAttempt) {
       // BullMQ computes the same delay from the job's backoff options when this error reaches it.
@@ -271,11 +369,16 @@ export class PhaseRunner {
       });
       await this.publishAgent(sessionId, { ...c.agent, state: 'error', current_task: `retrying in ${retryInMs} ms after: ${message}` });
       c.log.warn({ err, attempt, attempts: policy.attempts, retryInMs }, 'phase failed; will retry');
-      throw err;
+      if (!retry.chained) throw err;
+      // The job belongs to the phase before: the retry is a job of this phase, counting this attempt.
+      await this.deps.queues.enqueue({ sessionId, phase, runGen, requestId: job.data.requestId, priorAttempts: attempt }, pipelineConfig, { delay: retryInMs });
+      return { outcome: 'retrying', code };
     }
     await this.publishAgent(sessionId, { ...c.agent, state: 'error', current_task: null });
     await store.failPhase(sessionId, phase, runGen, { code, message, durationSeconds });
     c.log.error({ err, code }, 'phase failed; session failed');
+    // A chained phase's failure is not the job's own phase's: that one completed.
+    if (retry.chained) return { outcome: 'failed', code };
     throw new UnrecoverableError(`${code}: ${message}`);
   }
 
@@ -288,7 +391,10 @@ export class PhaseRunner {
     if (!(f.status === 'running' || f.status === 'initializing') || !f.current_phase || f.parked === '1') return;
     const snap = await this.deps.store.snapshot(sessionId, ALL_TENANTS);
     const phase = f.current_phase as PipelinePhase;
-    if (snap?.phases[phase]?.status !== 'pending') return;
+    // `running` too: the phase may have been run by this same job (chained) on a worker that died,
+    // which left no job of its own to redeliver. Where it has one, the add is a no-op (same id).
+    const st = snap?.phases[phase]?.status;
+    if (!snap || (st !== 'pending' && st !== 'running')) return;
     await this.deps.queues.enqueue({ sessionId, phase, runGen: Number(f.run_gen) }, parseStoredConfig(snap.session.config));
     log.info({ phase }, 'ensured the next phase is enqueued');
   }
@@ -309,12 +415,16 @@ export class PhaseRunner {
 
   private readonly agentStarted = new Map<string, number>();
 
-  private async publishAgent(sessionId: string, agent: AgentStatus): Promise<void> {
+  /** The agent as recorded now: its uptime since it first ran, this process's memory. */
+  private agentRecord(agent: AgentStatus): AgentStatus {
     const started = this.agentStarted.get(agent.agent_id) ?? Date.now();
     if (agent.state === 'stopped' || agent.state === 'error') this.agentStarted.delete(agent.agent_id);
     else this.agentStarted.set(agent.agent_id, started);
-    const a: AgentStatus = { ...agent, uptime_seconds: round2((Date.now() - started) / 1000), memory_usage_mb: processMemoryMb() };
-    await this.deps.store.updateAgent(sessionId, a);
+    return { ...agent, uptime_seconds: round2((Date.now() - started) / 1000), memory_usage_mb: processMemoryMb() };
+  }
+
+  private async publishAgent(sessionId: string, agent: AgentStatus): Promise<void> {
+    await this.deps.store.updateAgent(sessionId, this.agentRecord(agent));
   }
 
   /** Once per interval while the phase runs: measured metrics event and the agent's figures. */

@@ -1,4 +1,4 @@
-import { phaseJobId, PhaseError, type PhaseExecutor } from '@agent-forge/engine';
+import { attemptOfJob, phaseJobId, PhaseError, type PhaseExecutor } from '@agent-forge/engine';
 import { ALL_TENANTS, EventReader } from '@agent-forge/state';
 import { createWorkerHarness, waitFor } from './test-harness';
 
@@ -105,7 +105,18 @@ describe('per-phase retry policy (real BullMQ)', () => {
     // cognate: the pipeline-wide policy (1 attempt, not the worker's 2); training (enqueued by the
     // worker after cognate): its own 3 attempts, its own delay, the rest of the backoff from the default.
     expect((await job(id, 'cognate'))!.opts).toMatchObject({ attempts: 1 });
-    expect((await job(id, 'training'))!.opts).toMatchObject({ attempts: 3, backoff: { type: 'capped-exponential', delay: 5, maxDelay: 1_000 } });
+    // training ran first inside cognate's job (phase chaining); its failure there was attempt 1 of
+    // its own policy, and its retries are a job of its own carrying that attempt.
+    expect((await errorsOf(id)).map((e) => [e.phase, e.attempt, e.max_attempts, e.retry_in_ms])).toEqual([
+      ['training', 1, 3, 5],
+      ['training', 2, 3, 10],
+    ]);
+    const training = (await job(id, 'training'))!;
+    expect(training.data.priorAttempts).toBe(1);
+    expect(training.opts).toMatchObject({ attempts: 2, backoff: { type: 'capped-exponential', delay: 5, maxDelay: 1_000 } });
+    // The job itself ran twice (attempts 2 and 3 of the phase's policy of 3).
+    expect(training.attemptsMade).toBe(2);
+    expect(attemptOfJob(training).policy).toEqual({ attempts: 3, backoff: { type: 'exponential', delay_ms: 5, max_delay_ms: 1_000 } });
 
     // Without the per-phase override the pipeline-wide single attempt applies: no retry at all.
     const strict = await h.startSession(['cognate', 'training'], { executor: 'flaky', retry: { attempts: 1 }, training: { fail_times: 2 } });

@@ -11,6 +11,7 @@ import { PhaseBoundaryCheckpoints } from './checkpointing';
 import { ControlListener } from './control-listener';
 import { gpuUtilizationReader, planGpuSlots } from './gpu';
 import { PhaseRunner } from './phase-runner';
+import { DEFAULT_CHAIN_MS } from './config';
 import { PhaseWorkers } from './worker';
 
 export interface HarnessOptions {
@@ -40,6 +41,8 @@ export interface HarnessOptions {
    * utilisation, through the same code as production.
    */
   nvidiaSmi?: string;
+  /** WORKER_CHAIN_MS of the harness's workers (default: the deployment default; 0 = no chaining). */
+  chainBudgetMs?: number;
 }
 
 export interface ExtraWorkerOptions {
@@ -101,6 +104,7 @@ export function createWorkerHarness(opts: HarnessOptions) {
       logger,
       workerId: w.workerId,
       gpu: { slots: new GpuSlots(t.redis, t.keys, plan.slotIds, { ttlMs: w.gpuLeaseTtlMs ?? 10_000 }), devices: plan.devices, busyRetryMs: 50 },
+      chainBudgetMs: opts.chainBudgetMs ?? DEFAULT_CHAIN_MS,
     });
   };
   const mainWorker: ExtraWorkerOptions = {

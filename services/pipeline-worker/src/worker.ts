@@ -4,7 +4,7 @@ import type { Logger, Redis } from '@agent-forge/runtime';
 import type { GpuSlots } from '@agent-forge/state';
 import { DelayedError, Worker, type Job } from 'bullmq';
 import { timeJob } from './metrics';
-import type { PhaseJobOutcome, PhaseRunner } from './phase-runner';
+import type { PhaseChaining, PhaseJobOutcome, PhaseRunner, PhaseSlot } from './phase-runner';
 
 export interface WorkerGpuOptions {
   slots: GpuSlots;
@@ -26,6 +26,11 @@ export interface PhaseWorkersOptions {
   workerId?: string;
   /** GPU slots: with at least one, this worker also consumes the `…-gpu` queues of its phases. */
   gpu?: WorkerGpuOptions;
+  /**
+   * A job goes on to run its session's next phase itself (no queue hand-over) while it has run
+   * less than this long; 0: every phase goes through its queue. See `chaining`.
+   */
+  chainBudgetMs?: number;
 }
 
 const DEFAULT_BUSY_RETRY_MS = 1_000;
@@ -38,6 +43,8 @@ export class PhaseWorkers {
   private readonly workers: Worker<PhaseJobData, PhaseJobOutcome>[] = [];
   private lastJobAt = Date.now();
   private running = 0;
+  private readonly runningByPhase = new Map<PipelinePhase, number>();
+  private closing = false;
 
   constructor(private readonly opts: PhaseWorkersOptions) {}
 
@@ -57,18 +64,13 @@ export class PhaseWorkers {
     const worker = new Worker<PhaseJobData, PhaseJobOutcome>(
       queueName(phase, gpu),
       async (job, token) => {
-        this.lastJobAt = Date.now();
-        this.running++;
-        const done = timeJob(phase);
+        const slot = this.occupy(phase);
         try {
-          const outcome = gpu ? await this.runOnGpu(job, token) : await this.opts.runner.run(job);
-          done(outcome.outcome);
-          return outcome;
+          return gpu ? await this.runOnGpu(job, token, slot) : await this.opts.runner.run(job, { slot, chaining: this.chaining });
         } catch (err) {
-          done(err instanceof DelayedError ? 'gpu_busy' : 'error');
+          // The runner released the slot with its outcome already, unless the job never reached it.
+          slot.release(err instanceof DelayedError ? 'gpu_busy' : 'error');
           throw err;
-        } finally {
-          this.running--;
         }
       },
       {
@@ -94,7 +96,42 @@ export class PhaseWorkers {
    * With every slot held, the job goes back to the queue (delayed, not counted as an attempt), so
    * another worker with a free slot — or this one, later — takes it.
    */
-  private async runOnGpu(job: Job<PhaseJobData>, token: string | undefined): Promise<PhaseJobOutcome> {
+  /** Count a phase run against this worker's slots and time it; released once, with its outcome. */
+  private occupy(phase: PipelinePhase): PhaseSlot {
+    this.lastJobAt = Date.now();
+    this.running++;
+    this.runningByPhase.set(phase, (this.runningByPhase.get(phase) ?? 0) + 1);
+    const done = timeJob(phase);
+    let released = false;
+    return {
+      release: (outcome) => {
+        if (released) return;
+        released = true;
+        this.running--;
+        this.runningByPhase.set(phase, (this.runningByPhase.get(phase) ?? 1) - 1);
+        done(outcome);
+      },
+    };
+  }
+
+  /**
+   * Phase chaining: a job whose phase completed runs the session's next phase itself, saving the
+   * hand-over through the next queue (an add, a blocked pop and a move to active — most of what a
+   * short phase costs). Only while the job is young (the chain budget), for a phase this worker
+   * serves without a GPU, with a free slot of that phase here, and not while shutting down. The
+   * cost: the job keeps its first phase's slot until its chain ends, so the budget keeps chains to
+   * short phases (a phase started within the budget may still turn out long).
+   */
+  readonly chaining: PhaseChaining = {
+    take: (next, jobStartedMs) => {
+      const budget = this.opts.chainBudgetMs ?? 0;
+      if (this.closing || budget <= 0 || Date.now() - jobStartedMs >= budget) return null;
+      if (!this.opts.phases.includes(next) || (this.runningByPhase.get(next) ?? 0) >= this.opts.concurrency) return null;
+      return this.occupy(next);
+    },
+  };
+
+  private async runOnGpu(job: Job<PhaseJobData>, token: string | undefined, slot: PhaseSlot): Promise<PhaseJobOutcome> {
     const gpu = this.opts.gpu!;
     const lease = await gpu.slots.acquire(`${this.opts.workerId ?? 'worker'}/${job.id}`);
     if (!lease) {
@@ -103,7 +140,7 @@ export class PhaseWorkers {
     }
     try {
       const device = gpu.devices.get(lease.slot) ?? { uuid: null, index: null, name: null };
-      return await this.opts.runner.run(job, { lease, gpu: { slot: lease.slot, ...device } });
+      return await this.opts.runner.run(job, { slot, gpuSlot: { lease, gpu: { slot: lease.slot, ...device } } });
     } finally {
       await lease.release().catch((err: unknown) => this.opts.logger.warn({ err, slot: lease.slot }, 'GPU slot release failed; its lease will expire'));
     }
@@ -124,6 +161,8 @@ export class PhaseWorkers {
 
   /** Stop taking jobs and wait for the running ones to finish (BullMQ's graceful close). */
   async close(): Promise<void> {
+    // Jobs running now finish their own phase and enqueue the next one for another worker.
+    this.closing = true;
     await Promise.all(this.workers.map((w) => w.close()));
   }
 }

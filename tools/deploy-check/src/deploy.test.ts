@@ -385,7 +385,7 @@ describe('the image layout (pnpm deploy --prod, as the Dockerfile runs it)', () 
     for (const [pkg, rel] of [
       ['engine', 'thread/entry.cjs'],
       ['swarm', 'thread/agent.cjs'],
-      ['state', 'lua/startPhase-10.lua'],
+      ['state', 'lua/startPhase-11.lua'],
       ['state', 'lua/includes'],
       ['forge', 'dist/index.js'],
     ] as const) {

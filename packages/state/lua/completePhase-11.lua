@@ -2,18 +2,21 @@
   Record a finished phase and advance the session, exactly once per phase: a redelivered job
   finds the phase completed and changes nothing. The caller enqueues the next phase when told to
   (with a job id derived from session, phase and run generation, so that is idempotent too).
-  KEYS: session, events, 8 phase hashes
+  KEYS: session, events, 8 phase hashes, agents hash
   ARGV[1] phase  ARGV[2] run_gen  ARGV[3] job id  ARGV[4] custom metrics JSON
   ARGV[5] duration seconds  ARGV[6] memory MB  ARGV[7] gate results JSON array  ARGV[8] now ISO
   ARGV[9] now ms  ARGV[10] channel  ARGV[11] maxlen  ARGV[12] gpu utilization ('' = none)
   ARGV[13] artifacts JSON object (name → reference)
   ARGV[14] '1' when a blocking quality gate failed: progression stops, the session pauses
   ARGV[15] the reason shown when blocked
+  ARGV[16] the phase's agent JSON in its final state (recorded before the completion, so a reader
+  who sees the phase completed never sees its agent still executing); '' = none
   Returns {'dup'} | {'stale', why} | {'next', phase, run_gen} | {'parked', next_phase} | {'completed'}
         | {'blocked', next_phase or ''}
 ]]
 --@include emit
 --@include session
+--@include agent
 local phase, gen, jobId, metricsJson, duration, mem, gatesJson = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
 local nowIso, nowMs, channel, maxlen, gpu, artifacts = ARGV[8], ARGV[9], ARGV[10], ARGV[11], ARGV[12], ARGV[13]
 local blocked, blockedReason = ARGV[14] == '1', ARGV[15] or ''
@@ -24,6 +27,7 @@ local pKey = phaseKey(phase)
 if redis.call('HGET', pKey, 'status') == 'completed' then return {'dup'} end
 if s[4] ~= gen or s[3] ~= phase then return {'stale', 'superseded'} end
 if TERMINAL[status] then return {'stale', status} end
+if (ARGV[16] or '') ~= '' then recordAgent(KEYS[2], KEYS[11], ARGV[16], nowIso, channel, maxlen) end
 
 redis.call('HSET', pKey, 'status', 'completed', 'progress', 100, 'ended_ms', nowMs, 'duration_seconds', duration,
   'memory_mb', mem, 'custom_metrics', metricsJson, 'gate_results', gatesJson, 'completed_job', jobId,

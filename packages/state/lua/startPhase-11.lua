@@ -1,8 +1,11 @@
 --[[
   A worker claims a phase job. Guards make redelivered or superseded jobs harmless.
-  KEYS: session, events, 8 phase hashes
+  KEYS: session, events, 8 phase hashes, agents hash
   ARGV[1] phase  ARGV[2] run_gen of the job  ARGV[3] worker id  ARGV[4] now ISO  ARGV[5] now ms
   ARGV[6] channel  ARGV[7] maxlen
+  ARGV[8] the phase's agent JSON, recorded (state executing) when the claim succeeds; '' = none
+  (a worker that already holds the session's config, e.g. running the next phase of its own
+  job, knows the agent before claiming and saves the separate agent round trip)
   Returns {'gone'} | {'skip', reason} | {'parked'}
         | {'run', resume_state, attempt, config JSON, enable_checkpoints, previous phase, its metrics JSON,
            its artifacts JSON, enable_monitoring, swarm_topology, max_agents}
@@ -10,7 +13,8 @@
 ]]
 --@include emit
 --@include session
-local phase, gen, workerId, nowIso, nowMs, channel, maxlen = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
+--@include agent
+local phase, gen, workerId, nowIso, nowMs, channel, maxlen, agentJson = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8] or ''
 local s = redis.call('HMGET', KEYS[1], 'status', 'session_id', 'current_phase', 'run_gen', 'phases')
 local status = s[1]
 if not status then return {'gone'} end
@@ -37,6 +41,7 @@ local pct = tonumber(redis.call('HGET', pKey, 'progress') or '0') or 0
 local total = totalProgress(cjson.decode(s[5]), pct)
 redis.call('HSET', KEYS[1], 'total_progress', total, 'phase_progress', pct)
 emit(KEYS[2], channel, maxlen, progressEnvelope(s[2], nowIso, phase, pct, total, 'running', 'phase ' .. phase .. ' started', nil))
+if agentJson ~= '' then recordAgent(KEYS[2], KEYS[11], agentJson, nowIso, channel, maxlen) end
 -- The last completed phase before this one: its outputs feed this phase.
 local phases = cjson.decode(s[5])
 local prev, prevMetrics, prevArtifacts = '', '', ''
