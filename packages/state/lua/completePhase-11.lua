@@ -11,12 +11,15 @@
   ARGV[15] the reason shown when blocked
   ARGV[16] the phase's agent JSON in its final state (recorded before the completion, so a reader
   who sees the phase completed never sees its agent still executing); '' = none
-  Returns {'dup'} | {'stale', why} | {'next', phase, run_gen} | {'parked', next_phase} | {'completed'}
-        | {'blocked', next_phase or ''}
+  ARGV[17] a worker id: when the session goes on to a next phase, that worker claims it at once
+  for the same job (phase chaining) — '' = the caller enqueues it   ARGV[18] the next phase's agent JSON
+  Returns {'dup'} | {'stale', why} | {'next', phase, run_gen[, the claim of that phase as claimPhase
+        returns it, when ARGV[17] is set]} | {'parked', next_phase} | {'completed'} | {'blocked', next_phase or ''}
 ]]
 --@include emit
 --@include session
 --@include agent
+--@include claim
 local phase, gen, jobId, metricsJson, duration, mem, gatesJson = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
 local nowIso, nowMs, channel, maxlen, gpu, artifacts = ARGV[8], ARGV[9], ARGV[10], ARGV[11], ARGV[12], ARGV[13]
 local blocked, blockedReason = ARGV[14] == '1', ARGV[15] or ''
@@ -71,7 +74,12 @@ if nextPhase then
     return {'parked', nextPhase}
   end
   emit(KEYS[2], channel, maxlen, progressEnvelope(s[2], nowIso, nextPhase, 0, total, status, 'phase ' .. nextPhase .. ' queued', nil))
-  return {'next', nextPhase, gen}
+  local chainWorker = ARGV[17] or ''
+  if chainWorker == '' then return {'next', nextPhase, gen} end
+  local claim = claimPhase(nextPhase, gen, chainWorker, nowIso, nowMs, channel, maxlen, ARGV[18] or '')
+  local out = {'next', nextPhase, gen}
+  for _, v in ipairs(claim) do out[#out + 1] = v end
+  return out
 end
 redis.call('HSET', KEYS[1], 'status', 'completed', 'current_phase', '', 'phase_progress', 0, 'total_progress', 100,
   'updated_at', nowIso, 'ended_at', nowIso, 'ended_ms', nowMs, 'end_reason', 'completed', 'worker_id', '')

@@ -66,6 +66,8 @@ export interface ClaimedPhase {
   /** The session's swarm: its topology and `max_agents` (from the start request). */
   topology: SwarmTopology;
   maxAgents: number;
+  /** The session's phases in order (the worker knows the next one before completing this one). */
+  phases: PipelinePhase[];
 }
 
 export type StartPhaseResult =
@@ -74,7 +76,8 @@ export type StartPhaseResult =
   | { kind: 'skip'; reason: string };
 
 export type CompletePhaseResult =
-  | { kind: 'next'; phase: PipelinePhase; runGen: number }
+  /** `claim`: the next phase as claimed for the chaining worker, when one was named. */
+  | { kind: 'next'; phase: PipelinePhase; runGen: number; claim?: StartPhaseResult }
   | { kind: 'parked'; phase: PipelinePhase }
   | { kind: 'blocked'; phase: PipelinePhase | null }
   | { kind: 'completed' }
@@ -294,28 +297,7 @@ export class SessionStore {
       this.streamMaxLen,
       agent ? JSON.stringify(agent) : '',
     ]);
-    if (r[0] === 'run') {
-      const [, resume, attempt, config, checkpoints, prev, prevMetrics, prevArtifacts, monitoring, topology, maxAgents] = r.map(String);
-      return {
-        kind: 'run',
-        resumeState: resume ? JSON.parse(resume) : null,
-        attempt: Number(attempt),
-        config: JSON.parse(config || '{}') as Record<string, unknown>,
-        enableCheckpoints: checkpoints === '1',
-        enableMonitoring: monitoring !== '0',
-        topology: SwarmTopology.safeParse(topology).data ?? 'hierarchical',
-        maxAgents: Math.max(1, Number(maxAgents) || 1),
-        previous: prev
-          ? {
-              phase: prev as PipelinePhase,
-              metrics: prevMetrics ? (JSON.parse(prevMetrics) as Record<string, unknown>) : {},
-              artifacts: prevArtifacts ? (JSON.parse(prevArtifacts) as Record<string, ArtifactRef>) : {},
-            }
-          : null,
-      };
-    }
-    if (r[0] === 'parked') return { kind: 'parked' };
-    return { kind: 'skip', reason: String(r[1] ?? r[0]) };
+    return parseClaim(r);
   }
 
   /** Returns the session's status after the step ('stale' when this job no longer owns the phase). */
@@ -361,7 +343,18 @@ export class SessionStore {
     return r[0] as 'parked' | 'continue' | 'stopped' | 'stale';
   }
 
-  async completePhase(sessionId: string, phase: PipelinePhase, runGen: number, jobId: string, outcome: PhaseOutcome): Promise<CompletePhaseResult> {
+  /**
+   * Record a completed phase. With `chain`, a next phase is claimed for that worker in the same
+   * script (phase chaining: the caller runs it in the same job instead of enqueuing it).
+   */
+  async completePhase(
+    sessionId: string,
+    phase: PipelinePhase,
+    runGen: number,
+    jobId: string,
+    outcome: PhaseOutcome,
+    chain?: { workerId: string; agent: AgentStatus },
+  ): Promise<CompletePhaseResult> {
     const at = now();
     const r = await runScript<string[]>(this.redis, 'completePhase', this.phaseScriptKeys(sessionId), [
       phase,
@@ -380,10 +373,12 @@ export class SessionStore {
       outcome.blockedReason ? '1' : '0',
       outcome.blockedReason ?? '',
       outcome.agent ? JSON.stringify(outcome.agent) : '',
+      chain?.workerId ?? '',
+      chain ? JSON.stringify(chain.agent) : '',
     ]);
     switch (r[0]) {
       case 'next':
-        return { kind: 'next', phase: r[1] as PipelinePhase, runGen: Number(r[2]) };
+        return { kind: 'next', phase: r[1] as PipelinePhase, runGen: Number(r[2]), ...(r.length > 3 ? { claim: parseClaim(r.slice(3)) } : {}) };
       case 'parked':
         return { kind: 'parked', phase: r[1] as PipelinePhase };
       case 'blocked':
@@ -471,25 +466,30 @@ export class SessionStore {
    * (it outlives the session), and every key of the session expires after the retention period.
    */
   async finalize(sessionId: string): Promise<void> {
-    await this.dropActive(sessionId);
+    // Three round trips, the commands of each sent together: every pipeline pays this once.
     const snap = await this.snapshot(sessionId, ALL_TENANTS);
+    const tenant = snap?.session.tenant || DEFAULT_TENANT;
+    // Different Cluster slots: separate commands, not one pipeline.
+    const [checkpointIds] = await Promise.all([
+      this.redis.zrange(this.keys.sessionCheckpoints(sessionId), '0', '-1'),
+      this.redis.srem(this.keys.active(), sessionId),
+      this.redis.srem(this.keys.tenantActive(tenant), sessionId),
+    ]);
     if (!snap || !isTerminalStatus(snap.session.status as PipelineStatus)) return;
-    const tenant = snap.session.tenant || DEFAULT_TENANT;
     const ttlMs = this.retentionSeconds * 1000;
-    const checkpointIds = await this.redis.zrange(this.keys.sessionCheckpoints(sessionId), '0', '-1');
     const tx = this.redis.multi();
     for (const key of [...this.scriptKeys(sessionId), this.keys.agents(sessionId), this.keys.sessionCheckpoints(sessionId)]) tx.pexpire(key, ttlMs);
     for (const id of checkpointIds) tx.pexpire(this.keys.checkpoint(sessionId, id), ttlMs);
-    await tx.exec();
-    // Each owner key is in a slot of its own (Cluster): separate commands, not one pipeline.
-    await Promise.all(
-      checkpointIds.flatMap((id) => [this.redis.pexpire(this.keys.checkpointOwner(id), ttlMs), this.redis.pexpire(this.keys.tenantCheckpointOwner(tenant, id), ttlMs)]),
-    );
-    // History outlives the session and is capped in count: the oldest records beyond the cap go.
-    await runScript(this.redis, 'recordHistory', [this.keys.history(), this.keys.historyEntries(), this.keys.tenantHistory(tenant)], [
-      sessionId,
-      JSON.stringify({ ...toHistoryEntry(snap), tenant }),
-      this.historyMax,
+    await Promise.all([
+      tx.exec(),
+      // Each owner key is in a slot of its own (Cluster).
+      ...checkpointIds.flatMap((id) => [this.redis.pexpire(this.keys.checkpointOwner(id), ttlMs), this.redis.pexpire(this.keys.tenantCheckpointOwner(tenant, id), ttlMs)]),
+      // History outlives the session and is capped in count: the oldest records beyond the cap go.
+      runScript(this.redis, 'recordHistory', [this.keys.history(), this.keys.historyEntries(), this.keys.tenantHistory(tenant)], [
+        sessionId,
+        JSON.stringify({ ...toHistoryEntry(snap), tenant }),
+        this.historyMax,
+      ]),
     ]);
   }
 
@@ -526,13 +526,6 @@ export class SessionStore {
   }
 
   // ── indexes ─────────────────────────────────────────────────────────────────────────────
-
-  /** A session left the active set: out of the global and its tenant's index (idempotent). */
-  private async dropActive(sessionId: string): Promise<void> {
-    const tenant = (await this.redis.hget(this.keys.session(sessionId), 'tenant')) || DEFAULT_TENANT;
-    // Different Cluster slots: separate commands, not one pipeline.
-    await Promise.all([this.redis.srem(this.keys.active(), sessionId), this.redis.srem(this.keys.tenantActive(tenant), sessionId)]);
-  }
 
   /** Non-terminal sessions of `scope` (one tenant's own index, or every tenant's). */
   async activeSessionIds(scope: TenantScope): Promise<string[]> {
@@ -586,4 +579,31 @@ export class SessionStore {
     const values = await this.redis.hmget(this.keys.session(sessionId), ...fields);
     return Object.fromEntries(fields.map((f, i) => [f, values[i] ?? null]));
   }
+}
+
+/** A claimPhase reply (includes/claim.lua) as the worker uses it. */
+function parseClaim(r: (string | number)[]): StartPhaseResult {
+  if (r[0] === 'run') {
+    const [, resume, attempt, config, checkpoints, prev, prevMetrics, prevArtifacts, monitoring, topology, maxAgents, phases] = r.map(String);
+    return {
+      kind: 'run',
+      resumeState: resume ? JSON.parse(resume) : null,
+      attempt: Number(attempt),
+      config: JSON.parse(config || '{}') as Record<string, unknown>,
+      enableCheckpoints: checkpoints === '1',
+      enableMonitoring: monitoring !== '0',
+      topology: SwarmTopology.safeParse(topology).data ?? 'hierarchical',
+      maxAgents: Math.max(1, Number(maxAgents) || 1),
+      previous: prev
+        ? {
+            phase: prev as PipelinePhase,
+            metrics: prevMetrics ? (JSON.parse(prevMetrics) as Record<string, unknown>) : {},
+            artifacts: prevArtifacts ? (JSON.parse(prevArtifacts) as Record<string, ArtifactRef>) : {},
+          }
+        : null,
+      phases: JSON.parse(phases || '[]') as PipelinePhase[],
+    };
+  }
+  if (r[0] === 'parked') return { kind: 'parked' };
+  return { kind: 'skip', reason: String(r[1] ?? r[0]) };
 }

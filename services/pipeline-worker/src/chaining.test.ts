@@ -46,6 +46,18 @@ it('runs a pipeline of short phases in the job of its first phase, every phase o
   expect(final.active_agents).toEqual([]);
 });
 
+it('with boundary checkpoints on, each checkpoint sees the next phase still pending (claimed only after it)', async () => {
+  const id = await chained.startSession(['cognate', 'evomerge', 'quietstar'], NOOP, true);
+  await waitFor(() => chained.status(id), (s) => s.status === 'completed');
+  expect(await phasesWithJobs(chained, id)).toEqual(['cognate']);
+  // The harness keeps the newest 2: after-evomerge and after-quietstar.
+  const saved = (await chained.checkpoints.listForSession(id, ALL_TENANTS))!;
+  const afterEvomerge = saved.find((c) => c.checkpoint_name === 'after-evomerge');
+  const cp = await chained.checkpoints.get(afterEvomerge!.checkpoint_id, ALL_TENANTS);
+  expect(cp!.snapshot.phases.evomerge!.status).toBe('completed');
+  expect(cp!.snapshot.phases.quietstar!.status).toBe('pending');
+});
+
 it('with chaining off (WORKER_CHAIN_MS=0) every phase goes through its own queue', async () => {
   const id = await unchained.startSession(['cognate', 'evomerge', 'quietstar'], NOOP);
   await waitFor(() => unchained.status(id), (s) => s.status === 'completed');

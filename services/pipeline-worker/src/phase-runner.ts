@@ -18,7 +18,7 @@ import {
   planPhaseJob,
 } from '@agent-forge/engine';
 import { CpuMeter, meanUtilization, processMemoryMb, round2, type Logger } from '@agent-forge/runtime';
-import { ALL_TENANTS, parseStoredConfig, type EventPublisher, type GpuLease, type SessionStore } from '@agent-forge/state';
+import { ALL_TENANTS, parseStoredConfig, type EventPublisher, type GpuLease, type SessionStore, type StartPhaseResult } from '@agent-forge/state';
 import { COORDINATOR_ROLE } from '@agent-forge/swarm';
 import { UnrecoverableError, type Job } from 'bullmq';
 import type { PhaseBoundaryCheckpoints } from './checkpointing';
@@ -64,6 +64,8 @@ export type PhaseJobOutcome =
 /** The worker slot one phase runs in: released once, with the phase's outcome. */
 export interface PhaseSlot {
   release(outcome: string): void;
+  /** Give the slot back unused (the phase it was taken for did not run here). */
+  cancel(): void;
 }
 
 /**
@@ -88,6 +90,8 @@ interface ChainedPhase {
   phase: PipelinePhase;
   slot: PhaseSlot;
   pipelineConfig: PipelineConfig;
+  /** Claimed already, by the script that completed the phase before it (with its agent). */
+  claimed?: { claim: StartPhaseResult; agent: AgentStatus };
 }
 
 /** Where a failed run stands in its phase's retry policy. */
@@ -119,12 +123,14 @@ export class PhaseRunner {
     let phase = job.data.phase;
     let slot = opts.slot;
     let chainedFrom: PipelineConfig | null = null;
+    let claimed: ChainedPhase['claimed'];
     for (;;) {
       let result: { outcome: PhaseJobOutcome; chained?: ChainedPhase };
       try {
         result = await this.runPhase(job, phase, {
           gpuSlot: opts.gpuSlot ?? null,
           chainedFrom,
+          claimed,
           chain: opts.gpuSlot ? undefined : opts.chaining && ((next) => opts.chaining!.take(next, jobStartedMs)),
         });
       } catch (err) {
@@ -133,14 +139,19 @@ export class PhaseRunner {
       }
       slot?.release(result.outcome.outcome);
       if (!result.chained) return result.outcome;
-      ({ phase, slot, pipelineConfig: chainedFrom } = result.chained);
+      ({ phase, slot, pipelineConfig: chainedFrom, claimed } = result.chained);
     }
   }
 
   private async runPhase(
     job: Job<PhaseJobData>,
     phase: PipelinePhase,
-    o: { gpuSlot: GpuAssignment | null; chainedFrom: PipelineConfig | null; chain: ((next: PipelinePhase) => PhaseSlot | null) | undefined },
+    o: {
+      gpuSlot: GpuAssignment | null;
+      chainedFrom: PipelineConfig | null;
+      claimed: ChainedPhase['claimed'];
+      chain: ((next: PipelinePhase) => PhaseSlot | null) | undefined;
+    },
   ): Promise<{ outcome: PhaseJobOutcome; chained?: ChainedPhase }> {
     const { store, logger } = this.deps;
     const { sessionId, runGen } = job.data;
@@ -148,8 +159,10 @@ export class PhaseRunner {
     const log = logger.child({ sessionId, phase, runGen, jobId: job.id, requestId: job.data.requestId, ...(o.chainedFrom ? { chained: true } : {}) });
     // A chained phase's config is the one the previous claim returned: its agent is known before
     // the claim, which records it in the same round trip.
-    const knownAgent = o.chainedFrom ? this.agentFor(sessionId, phase, this.executorOf(o.chainedFrom, phase)) : null;
-    const claim = await store.startPhase(sessionId, phase, runGen, this.deps.workerId, knownAgent ? this.agentRecord({ ...knownAgent, state: 'executing' }) : undefined);
+    const knownAgent = o.claimed?.agent ?? (o.chainedFrom ? this.agentFor(sessionId, phase, this.executorOf(o.chainedFrom, phase)) : null);
+    const claim =
+      o.claimed?.claim ??
+      (await store.startPhase(sessionId, phase, runGen, this.deps.workerId, knownAgent ? this.agentRecord({ ...knownAgent, state: 'executing' }) : undefined));
     if (claim.kind === 'parked') {
       log.info('session paused before the phase started; parked');
       return { outcome: { outcome: 'parked' } };
@@ -280,6 +293,10 @@ export class PhaseRunner {
     // The executor is done: its agent stops in the completion script, before the phase is recorded
     // complete, so a reader who sees the session completed never sees the agent still executing.
     const stoppedAgent = this.agentRecord({ ...agent, state: 'stopped', current_task: null });
+    // Without a boundary checkpoint to save in between (it must see the session as the phase left
+    // it), the completion script claims the next phase for this job too: one round trip.
+    const nextPhase = claim.phases[claim.phases.indexOf(phase) + 1];
+    const early = nextPhase && !claim.enableCheckpoints && !judgement.blockedReason ? this.takeChain(o.chain, pipelineConfig, sessionId, nextPhase) : null;
     const outcome = await store.completePhase(sessionId, phase, runGen, String(job.id), {
       agent: stoppedAgent,
       customMetrics: result.metrics,
@@ -289,17 +306,25 @@ export class PhaseRunner {
       gateResults: judgement.gates,
       artifacts: result.artifacts ?? {},
       ...(judgement.blockedReason ? { blockedReason: judgement.blockedReason } : {}),
-    });
+    }, early ? { workerId: this.deps.workerId, agent: this.agentRecord({ ...early.agent, state: 'executing' }) } : undefined);
+    if (early && !(outcome.kind === 'next' && outcome.claim)) {
+      early.slot.cancel();
+      this.agentStarted.delete(early.agent.agent_id);
+    }
     if (outcome.kind === 'blocked') log.warn({ reason: judgement.blockedReason }, 'blocking quality gate failed; session paused');
     if (outcome.kind === 'next' || outcome.kind === 'completed' || outcome.kind === 'parked' || outcome.kind === 'blocked') {
       if (claim.enableCheckpoints) await this.deps.boundary.afterPhase(sessionId, phase).catch((err) => log.warn({ err }, 'phase boundary checkpoint failed'));
     }
     if (outcome.kind === 'next') {
       const completed: PhaseJobOutcome = { outcome: 'completed', next: outcome.phase };
-      const slot = planPhaseJob(pipelineConfig, outcome.phase, this.deps.queues.defaults).gpu ? null : (o.chain?.(outcome.phase) ?? null);
-      if (slot) {
+      if (early && outcome.claim) {
         log.info({ next: outcome.phase }, 'phase completed; this job runs the next phase');
-        return { outcome: completed, chained: { phase: outcome.phase, slot, pipelineConfig } };
+        return { outcome: completed, chained: { phase: outcome.phase, slot: early.slot, pipelineConfig, claimed: { claim: outcome.claim, agent: early.agent } } };
+      }
+      const chained = this.takeChain(o.chain, pipelineConfig, sessionId, outcome.phase);
+      if (chained) {
+        log.info({ next: outcome.phase }, 'phase completed; this job runs the next phase');
+        return { outcome: completed, chained: { phase: outcome.phase, slot: chained.slot, pipelineConfig } };
       }
       await this.deps.queues.enqueue({ sessionId, phase: outcome.phase, runGen: outcome.runGen, requestId: job.data.requestId }, pipelineConfig);
       log.info({ next: outcome.phase }, 'phase completed; next phase enqueued');
@@ -312,6 +337,18 @@ export class PhaseRunner {
     }
     log.info({ result: outcome.kind }, 'phase finished');
     return { outcome: outcome.kind === 'stale' ? { outcome: 'aborted', reason: outcome.reason } : { outcome: 'completed', next: null } };
+  }
+
+  /** A slot for running `next` in this job (never a phase that needs a GPU), with its agent. */
+  private takeChain(
+    chain: ((next: PipelinePhase) => PhaseSlot | null) | undefined,
+    pipelineConfig: PipelineConfig,
+    sessionId: string,
+    next: PipelinePhase,
+  ): { slot: PhaseSlot; agent: AgentStatus } | null {
+    if (!chain || planPhaseJob(pipelineConfig, next, this.deps.queues.defaults).gpu) return null;
+    const slot = chain(next);
+    return slot ? { slot, agent: this.agentFor(sessionId, next, this.executorOf(pipelineConfig, next)) } : null;
   }
 
   private executorOf(pipelineConfig: PipelineConfig, phase: PipelinePhase): string {

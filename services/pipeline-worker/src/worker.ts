@@ -103,14 +103,18 @@ export class PhaseWorkers {
     this.runningByPhase.set(phase, (this.runningByPhase.get(phase) ?? 0) + 1);
     const done = timeJob(phase);
     let released = false;
+    const free = (): boolean => {
+      if (released) return false;
+      released = true;
+      this.running--;
+      this.runningByPhase.set(phase, (this.runningByPhase.get(phase) ?? 1) - 1);
+      return true;
+    };
     return {
       release: (outcome) => {
-        if (released) return;
-        released = true;
-        this.running--;
-        this.runningByPhase.set(phase, (this.runningByPhase.get(phase) ?? 1) - 1);
-        done(outcome);
+        if (free()) done(outcome);
       },
+      cancel: () => void free(),
     };
   }
 
