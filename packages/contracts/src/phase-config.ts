@@ -177,7 +177,21 @@ export type PipelineConfig = z.infer<typeof PipelineConfig>;
  * defaults filled in (prefault runs the section's own defaults on `{}`); sections of phases that
  * were not requested are still checked if present, so a typo'd value never slips through.
  */
+// zod compiles a schema on its first parse, which costs far more than a parse: one schema per
+// set of phases (at most 2^8), built once.
+const pipelineConfigSchemas = new Map<string, ReturnType<typeof buildPipelineConfigSchema>>();
+
 export function pipelineConfigSchema(phases: readonly PipelinePhase[]) {
+  const key = PIPELINE_PHASES.filter((p) => phases.includes(p)).join(',');
+  let schema = pipelineConfigSchemas.get(key);
+  if (!schema) {
+    schema = buildPipelineConfigSchema(phases);
+    pipelineConfigSchemas.set(key, schema);
+  }
+  return schema;
+}
+
+function buildPipelineConfigSchema(phases: readonly PipelinePhase[]) {
   const sections = Object.fromEntries(
     PIPELINE_PHASES.map((p) => {
       const section: z.ZodType = PHASE_CONFIG_SCHEMAS[p];

@@ -52,9 +52,15 @@ export class HostCpuMeter {
   }
 }
 
+/** A reading this fresh is reused: each one is a syscall, and a busy worker asks many times a millisecond. */
+const RSS_MAX_AGE_MS = 200;
+let rssReading = { atMs: -Infinity, mb: 0 };
+
+/** This process's resident memory (MB), read at most every RSS_MAX_AGE_MS. */
 export function processMemoryMb(): number {
-  // rss() alone: the full memoryUsage() also walks the V8 heap spaces, which showed in profiles.
-  return round2(process.memoryUsage.rss() / 1024 / 1024);
+  const nowMs = performance.now();
+  if (nowMs - rssReading.atMs >= RSS_MAX_AGE_MS) rssReading = { atMs: nowMs, mb: round2(process.memoryUsage.rss() / 1024 / 1024) };
+  return rssReading.mb;
 }
 
 export function hostMemoryMb(): { total: number; available: number } {

@@ -73,9 +73,12 @@ if nextPhase then
     redis.call('HSET', KEYS[1], 'parked', '1')
     return {'parked', nextPhase}
   end
-  emit(KEYS[2], channel, maxlen, progressEnvelope(s[2], nowIso, nextPhase, 0, total, status, 'phase ' .. nextPhase .. ' queued', nil))
   local chainWorker = ARGV[17] or ''
-  if chainWorker == '' then return {'next', nextPhase, gen} end
+  if chainWorker == '' then
+    emit(KEYS[2], channel, maxlen, progressEnvelope(s[2], nowIso, nextPhase, 0, total, status, 'phase ' .. nextPhase .. ' queued', nil))
+    return {'next', nextPhase, gen}
+  end
+  -- Claimed here for the same job: the phase is never queued, its 'started' progress is the next event.
   local claim = claimPhase(nextPhase, gen, chainWorker, nowIso, nowMs, channel, maxlen, ARGV[18] or '')
   local out = {'next', nextPhase, gen}
   for _, v in ipairs(claim) do out[#out + 1] = v end

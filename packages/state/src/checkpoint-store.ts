@@ -42,7 +42,8 @@ export class CheckpointStore {
 
   /** Save a checkpoint of a session visible in `scope`; null when it is not (missing or another tenant's). */
   async save(sessionId: string, opts: SaveCheckpointOptions, scope: TenantScope): Promise<CheckpointResponse | null> {
-    const snap = await this.sessions.snapshot(sessionId, scope);
+    // A checkpoint of a finished session expires with it (the session's TTL is set when it ends).
+    const [snap, ttl] = await Promise.all([this.sessions.snapshot(sessionId, scope), this.redis.pttl(this.keys.session(sessionId))]);
     if (!snap) return null;
     const tenant = snap.session.tenant || DEFAULT_TENANT;
     const checkpointId = randomUUID();
@@ -73,20 +74,16 @@ export class CheckpointStore {
       path,
       snapshot: serialized,
     };
-    // A checkpoint of a finished session expires with it (the session's TTL is set when it ends).
-    const ttl = await this.redis.pttl(this.keys.session(sessionId));
     const tx = this.redis
       .multi()
       .hset(this.keys.checkpoint(sessionId, checkpointId), record as unknown as Record<string, string>)
       .zadd(this.keys.sessionCheckpoints(sessionId), at.getTime(), checkpointId)
       .hset(this.keys.session(sessionId), 'last_checkpoint', checkpointId);
     if (ttl > 0) tx.pexpire(this.keys.checkpoint(sessionId, checkpointId), ttl).pexpire(this.keys.sessionCheckpoints(sessionId), ttl);
-    await tx.exec();
-    // Owner keys — global for admins, per tenant for the tenant's own lookups — expire with the session.
-    for (const key of [this.keys.checkpointOwner(checkpointId), this.keys.tenantCheckpointOwner(tenant, checkpointId)]) {
-      if (ttl > 0) await this.redis.set(key, sessionId, 'PX', ttl);
-      else await this.redis.set(key, sessionId);
-    }
+    // Owner keys — global for admins, per tenant for the tenant's own lookups — expire with the
+    // session. Each is in a slot of its own (Cluster): separate commands, sent together.
+    const owners = [this.keys.checkpointOwner(checkpointId), this.keys.tenantCheckpointOwner(tenant, checkpointId)];
+    await Promise.all([tx.exec(), ...owners.map((key) => (ttl > 0 ? this.redis.set(key, sessionId, 'PX', ttl) : this.redis.set(key, sessionId)))]);
     return toResponse(record);
   }
 
@@ -122,12 +119,18 @@ export class CheckpointStore {
   /** URIs of every artifact the session still needs: its live phases' and its retained checkpoints'. */
   async referencedArtifacts(sessionId: string): Promise<Set<string>> {
     const uris = new Set<string>();
-    const live = await this.sessions.snapshot(sessionId, ALL_TENANTS);
+    const [live, ids] = await Promise.all([
+      this.sessions.snapshot(sessionId, ALL_TENANTS),
+      this.redis.zrange(this.keys.sessionCheckpoints(sessionId), '0', '-1'),
+    ]);
     if (live) for (const uri of artifactRefs(live).keys()) uris.add(uri);
-    const ids = await this.redis.zrange(this.keys.sessionCheckpoints(sessionId), '0', '-1');
-    for (const id of ids) {
-      const raw = await this.redis.hget(this.keys.checkpoint(sessionId, id), 'snapshot');
-      if (!raw) continue;
+    if (ids.length === 0) return uris;
+    // The session's own slot: one pipeline for every retained checkpoint.
+    const reads = this.redis.pipeline();
+    for (const id of ids) reads.hget(this.keys.checkpoint(sessionId, id), 'snapshot');
+    for (const [err, raw] of (await reads.exec()) ?? []) {
+      if (err) throw err;
+      if (typeof raw !== 'string' || !raw) continue;
       for (const uri of artifactRefs(JSON.parse(raw) as SessionSnapshot).keys()) uris.add(uri);
     }
     return uris;

@@ -35,7 +35,10 @@ export class PhaseBoundaryCheckpoints {
 
   /** Deletes the session's unreferenced artifacts; returns how many. */
   async collectArtifacts(sessionId: string): Promise<number> {
-    const [stored, referenced] = await Promise.all([this.opts.artifacts.list(`${sessionId}/`), this.opts.checkpoints.referencedArtifacts(sessionId)]);
+    const stored = await this.opts.artifacts.list(`${sessionId}/`);
+    // Nothing stored, nothing to collect: the references (every retained checkpoint) go unread.
+    if (stored.length === 0) return 0;
+    const referenced = await this.opts.checkpoints.referencedArtifacts(sessionId);
     let deleted = 0;
     for (const uri of stored) {
       if (referenced.has(uri)) continue;
