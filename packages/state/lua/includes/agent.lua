@@ -3,10 +3,12 @@
 local function recordAgent(eventsKey, agentsKey, agentJson, nowIso, channel, maxlen)
   local agent = cjson.decode(agentJson)
   redis.call('HSET', agentsKey, agent.agent_id, agentJson)
+  -- Counted on the raw JSON (every record is JSON.stringify output: no spaces, and a quote inside
+  -- a string value is escaped, so the pattern only matches the state field): decoding each record
+  -- cost more than the rest of the script.
   local active = 0
   for _, raw in ipairs(redis.call('HVALS', agentsKey)) do
-    local a = cjson.decode(raw)
-    if a.state == 'active' or a.state == 'executing' then active = active + 1 end
+    if string.find(raw, '"state":"executing"', 1, true) or string.find(raw, '"state":"active"', 1, true) then active = active + 1 end
   end
   redis.call('HSET', KEYS[1], 'active_agents', active)
   emit(eventsKey, channel, maxlen, {

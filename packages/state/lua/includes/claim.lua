@@ -34,12 +34,18 @@ local function claimPhase(phase, gen, workerId, nowIso, nowMs, channel, maxlen, 
   redis.call('HSET', KEYS[1], 'total_progress', total, 'phase_progress', pct)
   emit(KEYS[2], channel, maxlen, progressEnvelope(s[2], nowIso, phase, pct, total, 'running', 'phase ' .. phase .. ' started', nil))
   if agentJson ~= '' then recordAgent(KEYS[2], KEYS[11], agentJson, nowIso, channel, maxlen) end
-  -- The last completed phase before this one: its outputs feed this phase.
+  -- The last completed phase before this one (searched backwards): its outputs feed this phase.
   local prev, prevMetrics, prevArtifacts = '', '', ''
-  for _, p in ipairs(phases) do
-    if p == phase then break end
-    local h = redis.call('HMGET', phaseKey(p), 'status', 'custom_metrics', 'artifacts')
-    if h[1] == 'completed' then prev, prevMetrics, prevArtifacts = p, h[2] or '', h[3] or '' end
+  local at = #phases + 1
+  for i, p in ipairs(phases) do
+    if p == phase then at = i end
+  end
+  for i = at - 1, 1, -1 do
+    local h = redis.call('HMGET', phaseKey(phases[i]), 'status', 'custom_metrics', 'artifacts')
+    if h[1] == 'completed' then
+      prev, prevMetrics, prevArtifacts = phases[i], h[2] or '', h[3] or ''
+      break
+    end
   end
   local cfg = redis.call('HMGET', KEYS[1], 'config', 'enable_checkpoints', 'enable_monitoring', 'swarm_topology', 'max_agents')
   return {'run', redis.call('HGET', pKey, 'resume_state') or '', attempt, cfg[1] or '{}', cfg[2] or '0', prev, prevMetrics, prevArtifacts, cfg[3] or '1', cfg[4] or '', cfg[5] or '', s[5]}
