@@ -15,14 +15,16 @@
  * 1 and 2 workers alternate BENCH_REPEAT times (3); the medians and their ratio are reported.
  *
  * Knobs: BENCH_PIPELINES (400), BENCH_REPEAT (3), BENCH_WORKER_CONCURRENCY (8), BENCH_CHECKPOINTS (1; 0 = no
- * phase-boundary checkpoints), REDIS_URL.
+ * phase-boundary checkpoints), BENCH_STEP_MS (0 = no-op phases; > 0: each phase waits that long), REDIS_URL.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { Child, ROOT, envNumber, freePort, machine, require, round, sleep, waitHealthy, writeResult, deleteKeysMatching } from '../lib/harness.mjs';
 
 const { Redis } = require('ioredis');
+const { mintToken } = require('@agent-forge/auth');
 
 const NAME = 'scale-out';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -31,7 +33,10 @@ const CONCURRENCY = envNumber('BENCH_WORKER_CONCURRENCY', 8);
 const PHASES = ['cognate', 'evomerge', 'quietstar', 'bitnet', 'training', 'baking', 'adas', 'compression'];
 // BENCH_CHECKPOINTS=0 turns the phase-boundary checkpoints off (on by default, as for users).
 const CHECKPOINTS = (process.env.BENCH_CHECKPOINTS ?? '1') !== '0';
-const START_BODY = { phases: PHASES, enable_checkpoints: CHECKPOINTS, config: { executor: 'dry-run', dry_run: { steps: 1, step_ms: 0 } } };
+// BENCH_STEP_MS > 0 makes each phase wait that long (one dry-run step) instead of being a no-op:
+// the workers are then bound by their job slots, not by the CPU the machine has.
+const STEP_MS = envNumber('BENCH_STEP_MS', 0);
+const START_BODY = { phases: PHASES, enable_checkpoints: CHECKPOINTS, config: { executor: 'dry-run', dry_run: { steps: 1, step_ms: STEP_MS } } };
 const TIMEOUT_MS = 240_000;
 const REPEAT = envNumber('BENCH_REPEAT', 3);
 
@@ -81,11 +86,17 @@ async function runWith(redis, workers) {
   prefixes.push(prefix);
   const common = { REDIS_URL, AF_KEY_PREFIX: prefix, LOG_LEVEL: 'warn' };
   const gwPort = await freePort();
+  // As deployed (auth on), with write budgets above the BENCH_PIPELINES starts made at once.
+  const secret = randomBytes(32).toString('hex');
   const gateway = new Child(`${NAME}-gateway-${workers}`, [path.join(ROOT, 'services/gateway/dist/main.js')], {
     ...common,
     GATEWAY_HOST: '127.0.0.1',
     GATEWAY_PORT: String(gwPort),
+    JWT_SECRET: secret,
+    RATE_LIMIT_WRITE_PER_SUBJECT: '1000000',
+    RATE_LIMIT_WRITE_PER_IP: '1000000',
   });
+  const token = mintToken({ secret, sub: 'bench', tenant: 'default', roles: ['operator'], audience: 'agent-forge', ttlSeconds: 3600 });
   children.push(gateway);
   await waitHealthy(`http://127.0.0.1:${gwPort}/health/ready`, gateway);
   // Create the pipelines (10 requests in flight) with no worker yet, then start the workers and
@@ -99,7 +110,7 @@ async function runWith(redis, workers) {
         next++;
         const res = await fetch(`http://127.0.0.1:${gwPort}/api/v1/pipeline/start`, {
           method: 'POST',
-          headers: { 'content-type': 'application/json' },
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
           body: JSON.stringify(START_BODY),
         });
         if (res.status !== 200) throw new Error(`start answered ${res.status}: ${await res.text()}`);
@@ -196,6 +207,7 @@ async function main() {
       `${r.pipelines_per_minute} pipelines/min (${r.phase_jobs_per_s} phase jobs/s); CPU per pipeline: workers ${r.worker_cpu_ms_per_pipeline} ms, Redis ${r.redis_cpu_ms_per_pipeline} ms; host ${r.host_busy_percent} % busy, of which other processes ≈ ${r.other_load_cores} cores`;
     // Alternate 1 and 2 workers REPEAT times, so drifting background load hits both alike; report medians.
     const runs = { 1: [], 2: [] };
+    console.log(`${PIPELINES} pipelines of 8 ${STEP_MS > 0 ? `${STEP_MS} ms` : 'no-op'} phases, WORKER_CONCURRENCY=${CONCURRENCY}, checkpoints ${CHECKPOINTS ? 'on' : 'off'}`);
     for (let i = 0; i < REPEAT; i++) {
       for (const n of [1, 2]) {
         const r = await runWith(redis, n);
@@ -209,7 +221,7 @@ async function main() {
     const ratio = round(two / one, 2);
     const perRun = runs[1].map((r, i) => round(runs[2][i].pipelines_per_minute / r.pipelines_per_minute, 2));
     console.log(`median: 1 worker ${one}/min, 2 workers ${two}/min → scale-out ratio ×${ratio} (per pair: ${perRun.map((x) => `×${x}`).join(', ')}; goal ≥ 1.7 on 2 cores)`);
-    const file = writeResult(NAME, { name: NAME, at: new Date().toISOString(), machine: machine(), concurrency: CONCURRENCY, checkpoints: CHECKPOINTS, runs, median: { one, two }, ratio, per_pair: perRun });
+    const file = writeResult(NAME, { name: NAME, at: new Date().toISOString(), machine: machine(), concurrency: CONCURRENCY, checkpoints: CHECKPOINTS, step_ms: STEP_MS, runs, median: { one, two }, ratio, per_pair: perRun });
     console.log(`results: ${path.relative(ROOT, file)}`);
   } finally {
     process.off('SIGINT', onSignal);
