@@ -163,6 +163,8 @@ export class PhaseRunner {
     const claim =
       o.claimed?.claim ??
       (await store.startPhase(sessionId, phase, runGen, this.deps.workerId, knownAgent ? this.agentRecord({ ...knownAgent, state: 'executing' }) : undefined));
+    // An agent recorded ahead of a claim that did not run was never started.
+    if (claim.kind !== 'run' && knownAgent) this.agentStarted.delete(knownAgent.agent_id);
     if (claim.kind === 'parked') {
       log.info('session paused before the phase started; parked');
       return { outcome: { outcome: 'parked' } };
