@@ -592,7 +592,7 @@ function parseClaim(r: (string | number)[]): StartPhaseResult {
       config: JSON.parse(config || '{}') as Record<string, unknown>,
       enableCheckpoints: checkpoints === '1',
       enableMonitoring: monitoring !== '0',
-      topology: SwarmTopology.safeParse(topology).data ?? 'hierarchical',
+      topology: (SwarmTopology.options as readonly string[]).includes(topology!) ? (topology as SwarmTopology) : 'hierarchical',
       maxAgents: Math.max(1, Number(maxAgents) || 1),
       previous: prev
         ? {

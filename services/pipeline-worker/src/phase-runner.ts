@@ -15,6 +15,7 @@ import {
   type PhaseGpu,
   attemptOfJob,
   backoffDelayMs,
+  phaseNeedsGpu,
   planPhaseJob,
 } from '@agent-forge/engine';
 import { CpuMeter, meanUtilization, processMemoryMb, round2, type Logger } from '@agent-forge/runtime';
@@ -348,7 +349,7 @@ export class PhaseRunner {
     sessionId: string,
     next: PipelinePhase,
   ): { slot: PhaseSlot; agent: AgentStatus } | null {
-    if (!chain || planPhaseJob(pipelineConfig, next, this.deps.queues.defaults).gpu) return null;
+    if (!chain || phaseNeedsGpu(pipelineConfig, next, this.deps.queues.defaults.gpuPhases)) return null;
     const slot = chain(next);
     return slot ? { slot, agent: this.agentFor(sessionId, next, this.executorOf(pipelineConfig, next)) } : null;
   }
