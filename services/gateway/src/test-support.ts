@@ -115,8 +115,7 @@ export function createTestGateway(label: string, env: NodeJS.ProcessEnv = {}): T
   const rawApp = makeRawApp();
   const replicas: Array<() => Promise<void>> = [];
   const makeReplica = (extra: NodeJS.ProcessEnv = {}) => {
-    // As in production (main.ts): auto-pipelining on.
-    const redis = new Redis(t.url, { maxRetriesPerRequest: 2, enableAutoPipelining: true });
+    const redis = new Redis(t.url, { maxRetriesPerRequest: 2 });
     const q = new PhaseQueues(bullConnection(t.url), t.keys);
     const app = createGatewayApp({ redis, keys: t.keys, queues: q, logger, config: makeConfig(extra), startedAt });
     const close = async () => {
