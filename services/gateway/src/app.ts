@@ -86,6 +86,6 @@ export function createGatewayApp(deps: GatewayDeps, options: GatewayAppOptions =
 
   app.use(notFoundHandler);
   app.use(errorHandler(deps.logger));
-  if (options.fastLane !== false) installFastLane(app, { logger: deps.logger, metrics, headers, cors, guards, reads });
+  if (options.fastLane !== false) installFastLane(app, { logger: deps.logger, redis: deps.redis, metrics, headers, cors, guards, reads });
   return app;
 }

@@ -1,5 +1,5 @@
 import { errorBody } from '@agent-forge/contracts';
-import type { Logger } from '@agent-forge/runtime';
+import { writeTogether, type Logger, type Redis } from '@agent-forge/runtime';
 import type { Application } from 'express';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import proxyaddr from 'proxy-addr';
@@ -30,6 +30,8 @@ import { applyStaticHeaders, type RecordedHeaders } from './static-headers';
  */
 export interface FastLaneDeps {
   logger: Logger;
+  /** The connection the guard's rate spends and the reads use. */
+  redis: Redis;
   metrics: HttpMetrics;
   headers: RecordedHeaders;
   cors: NodeMiddleware | null;
@@ -96,7 +98,7 @@ const laneIp = (req: IncomingMessage): string | undefined => req.clientIp;
 export function installFastLane(app: Application, deps: FastLaneDeps): void {
   const lanes = lanesOf(deps);
   if (lanes.length === 0) return;
-  const { logger, metrics, headers, cors } = deps;
+  const { logger, metrics, headers, cors, redis } = deps;
   // Express's own compiled TRUST_PROXY setting, so the client address is the one req.ip gives.
   const trust = app.get('trust proxy fn') as (addr: string, i: number) => boolean;
   const expressHandle = (app as unknown as { handle: ExpressHandle }).handle.bind(app);
@@ -127,14 +129,17 @@ export function installFastLane(app: Application, deps: FastLaneDeps): void {
     let body: unknown;
     try {
       const pending = await lane.guard.admit(req, res, req.clientIp, () => param.slice(0, 256));
+      const principal = req.principal as NonNullable<IncomingMessage['principal']>;
+      // The rate spend and the read leave in one write to Redis (one syscall, answered together).
+      const [verdict, reading] = writeTogether(redis, () => [pending?.spend() ?? null, lane.read(param, principal)] as const);
       try {
-        body = await lane.read(param, req.principal as NonNullable<IncomingMessage['principal']>);
+        body = await reading;
       } catch (err) {
         failure = resolveError(err, logger, req.id);
         setErrorHeaders(res, failure);
       }
-      if (pending) {
-        const refused = await lane.guard.settleRate(res, pending.verdict, req.id);
+      if (verdict) {
+        const refused = await lane.guard.settleRate(res, verdict, req.id);
         if (refused) {
           failure = refused;
           setErrorHeaders(res, refused);

@@ -85,12 +85,12 @@ export class RouteGuard {
 
   /**
    * Authenticate (JWT or API key), check the row's permission and spend its rate budget; a refusal
-   * is thrown as an HttpError (401, 403, 429). Sets `req.principal`. For a read the spend is only
-   * started: the returned verdict must be awaited (see settleRate) before the answer goes out, so
-   * the read and the spend share one Redis round trip (wrapped, so that the async function does not
-   * wait for it). Otherwise null: the budget is already spent.
+   * is thrown as an HttpError (401, 403, 429). Sets `req.principal`. A read's budget is not spent
+   * yet: the caller calls `spend` when it starts reading (so the read and the spend share one Redis
+   * round trip) and must await the verdict (see settleRate) before its answer goes out. Otherwise
+   * null: the budget is already spent.
    */
-  async admit(req: IncomingMessage, res: ServerResponse, ip: string | undefined, target: () => string): Promise<{ verdict: Promise<RateState> } | null> {
+  async admit(req: IncomingMessage, res: ServerResponse, ip: string | undefined, target: () => string): Promise<{ spend(): Promise<RateState> } | null> {
     const { spec, deps, permission } = this;
     const limitIp = ip ?? 'unknown';
     const result = await deps.auth.authenticate(credentialFrom(req.headers));
@@ -108,11 +108,17 @@ export class RouteGuard {
     if (deps.limits && spec.rate) {
       if (this.overlap && allowed) {
         // Known-over-budget callers are refused from memory before any read.
-        const blocked = deps.limits.blocked(spec.rate, principal.actor, limitIp);
+        const { limits } = deps;
+        const budget = spec.rate;
+        const blocked = limits.blocked(budget, principal.actor, limitIp);
         if (blocked) throw blocked;
-        const verdict = deps.limits.consume(spec.rate, principal.actor, limitIp);
-        verdict.catch(() => undefined); // handled by settleRate, when the answer is ready
-        return { verdict };
+        return {
+          spend: () => {
+            const verdict = limits.consume(budget, principal.actor, limitIp);
+            verdict.catch(() => undefined); // handled by settleRate, when the answer is ready
+            return verdict;
+          },
+        };
       }
       setRateHeaders(res, await deps.limits.consume(spec.rate, principal.actor, limitIp));
     }
@@ -177,7 +183,7 @@ export function guard(routeGuard: RouteGuard): RequestHandler {
       });
     }
     const pending = await routeGuard.admit(req, res, req.ip, () => auditTarget(req, res));
-    if (pending) answerAfter(routeGuard, req, res, pending.verdict);
+    if (pending) answerAfter(routeGuard, req, res, pending.spend());
     next();
   };
   // Lets the route-table test check that every registered route starts with its own row's guard.
