@@ -233,29 +233,21 @@ export function isCluster(client: Redis): boolean {
   return (client as unknown as { isCluster?: boolean }).isCluster === true || client instanceof Cluster;
 }
 
-/** Sockets corked until the end of the current event-loop turn by writeTogether. */
-const corkedThisTurn = new WeakSet<object>();
-
 /**
- * Run `issue` (which sends commands without awaiting them) with the connection's socket corked
- * until the end of this event-loop turn (setImmediate): what it sends, and whatever else goes out
- * on the connection in the same turn (e.g. other requests being served), leaves in one write — one
- * syscall — and Redis reads and answers it together. The same idea as ioredis's auto-pipelining
- * without its per-batch Pipeline bookkeeping. Nothing can be kept waiting by it: a reply can only
- * arrive in a later turn, after the flush. Single-node/Sentinel connections; on a Cluster (no one
- * socket) it just runs `issue`.
+ * Run `issue` (which sends commands without awaiting them) with the connection's socket corked, so
+ * that everything it sends leaves in one write: one syscall, and Redis reads (and answers) them
+ * together. Only for synchronous sections — nothing may wait for a reply while the socket is corked.
+ * Plain single-node/Sentinel connections only; on a Cluster (no one socket) it just runs `issue`.
  */
 export function writeTogether<T>(client: Redis, issue: () => T): T {
   const stream = (client as { stream?: { cork(): void; uncork(): void } }).stream;
-  if (stream && !isCluster(client) && !corkedThisTurn.has(stream)) {
-    corkedThisTurn.add(stream);
-    stream.cork();
-    setImmediate(() => {
-      corkedThisTurn.delete(stream);
-      stream.uncork();
-    });
+  if (!stream || isCluster(client)) return issue();
+  stream.cork();
+  try {
+    return issue();
+  } finally {
+    stream.uncork();
   }
-  return issue();
 }
 
 /** Wait until the client is ready or throw after `timeoutMs`. */

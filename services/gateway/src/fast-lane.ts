@@ -130,8 +130,7 @@ export function installFastLane(app: Application, deps: FastLaneDeps): void {
     try {
       const pending = await lane.guard.admit(req, res, req.clientIp, () => param.slice(0, 256));
       const principal = req.principal as NonNullable<IncomingMessage['principal']>;
-      // The rate spend and the read (and the other requests of this event-loop turn) leave in one
-      // write to Redis: one syscall, answered together.
+      // The rate spend and the read leave in one write to Redis (one syscall, answered together).
       const [verdict, reading] = writeTogether(redis, () => [pending?.spend() ?? null, lane.read(param, principal)] as const);
       try {
         body = await reading;
