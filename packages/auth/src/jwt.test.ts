@@ -121,6 +121,17 @@ describe('JWKS', () => {
     // A token signed by the right kid but the wrong key fails its signature.
     expect(await reason(v, jwt.sign(claims(), stranger.privateKey, { algorithm: 'RS256', keyid: 'k1' }))).toBe('bad_signature');
   });
+
+  it('stops accepting a verified token once its key is withdrawn and the key cache has aged (no verification outlives its key)', async () => {
+    published = [jwk(first.publicKey, 'k1', 'RS256')];
+    const v = new JwtVerifier(settings({ JWT_JWKS_URL: url, JWT_JWKS_CACHE_MS: '1000' }));
+    const token = jwt.sign(claims(), first.privateKey, { algorithm: 'RS256', keyid: 'k1' });
+    expect(await reason(v, token)).toBe('accepted');
+    published = [jwk(second.publicKey, 'k2', 'ES256')];
+    expect(await reason(v, token)).toBe('accepted'); // within the key cache's age: the same answer, not re-verified
+    await new Promise((r) => setTimeout(r, 1_200));
+    expect(await reason(v, token)).toBe('unknown_key');
+  });
 });
 
 describe('settings and credentials', () => {

@@ -38,8 +38,22 @@ export function rolesFromClaim(value: unknown): Role[] {
   return [...new Set(list.filter(isRole))];
 }
 
-/** Verified tokens kept in process, until their own `exp`: a JWT cannot be revoked, so this changes nothing but cost. */
+/**
+ * Verified tokens are kept in process (LRU, keyed by the token string) so the same bearer token is
+ * not re-verified on every request. An entry is good until the earlier of the token's own `exp`
+ * (plus the clock skew, as verification allows) and JWT_JWKS_CACHE_MS after it was verified: a JWT
+ * cannot be revoked, so the only thing that can make a once-valid token invalid before its `exp`
+ * is its signing key being withdrawn from the JWKS, and that takes effect after the key cache's
+ * age anyway — a cached verification never outlives the key it was checked with. API keys are
+ * never cached (see Authenticator), so their revocation still applies on the next request.
+ */
 const CACHE_MAX = 10_000;
+
+interface CachedClaims {
+  claims: VerifiedClaims;
+  /** ms since epoch after which the token must be verified again. */
+  until: number;
+}
 
 /**
  * Verifies bearer JWTs: HS256 with the shared secret, RS256/ES256 with the configured public key or
@@ -51,7 +65,8 @@ const CACHE_MAX = 10_000;
  */
 export class JwtVerifier {
   private readonly jwks: JwksClient | null;
-  private readonly cache = new Map<string, VerifiedClaims>();
+  /** Insertion order = recency (a hit is moved to the end), so the first key is the least recently used. */
+  private readonly cache = new Map<string, CachedClaims>();
 
   constructor(private readonly settings: AuthSettings) {
     this.jwks = settings.jwksUrl
@@ -67,17 +82,21 @@ export class JwtVerifier {
   }
 
   async verify(token: string): Promise<VerifiedClaims> {
+    const now = Date.now();
     const cached = this.cache.get(token);
     if (cached) {
-      if ((cached.exp + this.settings.clockSkewS) * 1000 > Date.now()) return cached;
       this.cache.delete(token);
+      if (cached.until > now) {
+        this.cache.set(token, cached);
+        return cached.claims;
+      }
     }
     const claims = await this.verifyUncached(token);
     if (this.cache.size >= CACHE_MAX) {
       const oldest = this.cache.keys().next().value;
       if (oldest !== undefined) this.cache.delete(oldest);
     }
-    this.cache.set(token, claims);
+    this.cache.set(token, { claims, until: Math.min((claims.exp + this.settings.clockSkewS) * 1000, now + this.settings.jwksCacheMs) });
     return claims;
   }
 

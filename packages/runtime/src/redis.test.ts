@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import { commonEnv } from './env';
 import { metricsRegistry } from './metrics';
-import { closeRedis, createRedis, isCluster, parseHostList, redisTopology } from './redis';
+import { closeRedis, createRedis, isCluster, parseHostList, redisTopology, writeTogether } from './redis';
 
 describe('Redis topology from the environment', () => {
   it('parses host lists (IPv6 in brackets) and refuses malformed ones', () => {
@@ -61,6 +61,31 @@ describe('Redis topology from the environment', () => {
     const single = createRedis({ url: 'redis://127.0.0.1:1', name: 'unit-single', topology: { REDIS_URL: 'redis://127.0.0.1:1' }, extra: { lazyConnect: true } });
     expect(isCluster(single)).toBe(false);
     single.disconnect();
+  });
+
+  it('writeTogether sends what it issues in one write, and uncorks even when it throws', async () => {
+    const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+    const client = createRedis({ url, name: 'unit-together', topology: { REDIS_URL: url } });
+    await client.ping();
+    type Chunks = Array<{ chunk: unknown }>;
+    const stream = client.stream as unknown as { _write(...a: unknown[]): void; _writev(chunks: Chunks, cb: unknown): void; writableCorked: number };
+    const writes: string[] = [];
+    const [write, writev] = [stream._write, stream._writev];
+    stream._write = function (...a: unknown[]) {
+      writes.push('write');
+      return write.apply(this, a);
+    };
+    stream._writev = function (chunks: Chunks, cb: unknown) {
+      writes.push(`writev of ${chunks.length}`);
+      return writev.call(this, chunks, cb);
+    };
+    const replies = writeTogether(client, () => [client.echo('a'), client.echo('b'), client.echo('c')]);
+    expect(writes).toEqual(['writev of 3']);
+    expect(await Promise.all(replies)).toEqual(['a', 'b', 'c']);
+    expect(() => writeTogether(client, () => { throw new Error('issue failed'); })).toThrow('issue failed');
+    expect(stream.writableCorked).toBe(0);
+    expect(await client.echo('after')).toBe('after');
+    await closeRedis(client);
   });
 
   it('counts connection errors in af_redis_errors_total', async () => {

@@ -233,6 +233,23 @@ export function isCluster(client: Redis): boolean {
   return (client as unknown as { isCluster?: boolean }).isCluster === true || client instanceof Cluster;
 }
 
+/**
+ * Run `issue` (which sends commands without awaiting them) with the connection's socket corked, so
+ * that everything it sends leaves in one write: one syscall, and Redis reads (and answers) them
+ * together. Only for synchronous sections — nothing may wait for a reply while the socket is corked.
+ * Plain single-node/Sentinel connections only; on a Cluster (no one socket) it just runs `issue`.
+ */
+export function writeTogether<T>(client: Redis, issue: () => T): T {
+  const stream = (client as { stream?: { cork(): void; uncork(): void } }).stream;
+  if (!stream || isCluster(client)) return issue();
+  stream.cork();
+  try {
+    return issue();
+  } finally {
+    stream.uncork();
+  }
+}
+
 /** Wait until the client is ready or throw after `timeoutMs`. */
 export async function waitForRedis(client: Redis, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -1,5 +1,8 @@
 import corsPackage, { type CorsOptions } from 'cors';
-import type { RequestHandler } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+/** Middleware on plain node:http objects (the `cors` package is one): Express and the fast lane both run it. */
+export type NodeMiddleware = (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void;
 
 const METHODS = ['GET', 'POST', 'DELETE', 'OPTIONS'];
 const ALLOWED_HEADERS = ['Content-Type', 'Authorization', 'X-Request-Id', 'X-Api-Key'];
@@ -11,7 +14,7 @@ const EXPOSED_HEADERS = ['X-Request-Id', 'Retry-After', 'RateLimit-Limit', 'Rate
  * the list allows any other origin but never with credentials (browsers refuse `*` + credentials,
  * and echoing any origin with credentials would let every site act as the user).
  */
-export function corsMiddleware(origins: readonly string[]): RequestHandler | null {
+export function corsMiddleware(origins: readonly string[]): NodeMiddleware | null {
   if (origins.length === 0) return null;
   const any = origins.includes('*');
   const allowed = new Set(origins.filter((o) => o !== '*'));

@@ -1,6 +1,7 @@
 import { ERROR_CATALOGUE, errorBody, type ErrorCode } from '@agent-forge/contracts';
 import type { Logger } from '@agent-forge/runtime';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
+import type { ServerResponse } from 'node:http';
 import { z } from 'zod';
 
 /** An error the client is told about: contract status, code, message and details. */
@@ -114,21 +115,34 @@ export function toHttpError(err: unknown): HttpError | null {
   return null;
 }
 
+/**
+ * What the client is told about anything thrown, in one place for every way an answer leaves
+ * (Express's error handler, a read's held answer, the fast lane): the mapped HttpError, or a
+ * 500 for what we do not know — logged server-side with the request id, never shown.
+ */
+export function resolveError(err: unknown, logger: Logger, reqId: string | undefined): HttpError {
+  const http = toHttpError(err);
+  if (!http) {
+    logger.error({ err, req_id: reqId }, 'unhandled error');
+    return new HttpError('INTERNAL_ERROR', 'internal server error');
+  }
+  if (http.status >= 500) logger.warn({ err, req_id: reqId, error_code: http.code }, 'dependency failure');
+  return http;
+}
+
+/** The error's own headers (WWW-Authenticate, Retry-After, RateLimit-*). */
+export function setErrorHeaders(res: ServerResponse, http: HttpError): void {
+  for (const name in http.headers) res.setHeader(name, http.headers[name] as string);
+}
+
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err, req, res, next) => {
     if (res.headersSent) {
       next(err);
       return;
     }
-    let http = toHttpError(err);
-    const log = logger;
-    if (!http) {
-      log.error({ err, req_id: req.id }, 'unhandled error');
-      http = new HttpError('INTERNAL_ERROR', 'internal server error');
-    } else if (http.status >= 500) {
-      log.warn({ err, req_id: req.id, error_code: http.code }, 'dependency failure');
-    }
-    for (const [name, value] of Object.entries(http.headers)) res.set(name, value);
+    const http = resolveError(err, logger, req.id);
+    setErrorHeaders(res, http);
     res.locals.errorCode = http.code;
     res.status(http.status).json(errorBody(http.code, http.message, http.details));
   };

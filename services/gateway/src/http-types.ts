@@ -8,6 +8,8 @@ declare module 'http' {
     principal?: Principal;
     /** Why authentication failed (for the audit entry). */
     authFailure?: string;
+    /** The client address as the fast lane resolved it (what Express's req.ip gives). */
+    clientIp?: string;
   }
 }
 

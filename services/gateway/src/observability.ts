@@ -47,28 +47,41 @@ function routeOf(req: Request, baseUrl: string): string {
   return 'unmatched';
 }
 
-/** Observes every request's latency once it is answered. */
-export function httpMetrics(): RequestHandler {
-  const duration = httpDuration();
-  const control = controlLatency();
-  const total = requestsTotal();
-  return (req, res, next) => {
-    if (req.path === '/metrics') return next();
-    const start = process.hrtime.bigint();
-    res.once('finish', () => {
-      const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-      const route = routeOf(req, req.baseUrl);
-      const status = String(res.statusCode);
-      duration.observe({ method: req.method, route, status }, seconds);
-      total.inc({ route, code: `${status[0] ?? '0'}xx` });
-      if (route.endsWith('/pipeline/control') && req.method === 'POST') {
-        const body = req.body as { action?: unknown } | undefined;
-        const action = typeof body?.action === 'string' && CONTROL_ACTIONS.has(body.action) ? body.action : 'invalid';
-        control.observe({ action, outcome: res.statusCode < 400 ? 'ok' : 'refused' }, seconds);
-      }
-    });
-    next();
-  };
+/**
+ * Latency and count of every answered request by route template, method and status. One instance
+ * per app: Express's middleware and the fast lane observe through the same `observe`.
+ */
+export class HttpMetrics {
+  private readonly duration = httpDuration();
+  private readonly control = controlLatency();
+  private readonly total = requestsTotal();
+
+  /** `started` is a performance.now() reading taken when the request arrived. */
+  observe(method: string, route: string, status: number, started: number): number {
+    const seconds = (performance.now() - started) / 1000;
+    const code = String(status);
+    this.duration.observe({ method, route, status: code }, seconds);
+    this.total.inc({ route, code: `${code[0] ?? '0'}xx` });
+    return seconds;
+  }
+
+  /** Observes every request Express answers (the route template is known once it has). */
+  middleware(): RequestHandler {
+    return (req, res, next) => {
+      if (req.path === '/metrics') return next();
+      const started = performance.now();
+      res.once('finish', () => {
+        const route = routeOf(req, req.baseUrl);
+        const seconds = this.observe(req.method, route, res.statusCode, started);
+        if (route.endsWith('/pipeline/control') && req.method === 'POST') {
+          const body = req.body as { action?: unknown } | undefined;
+          const action = typeof body?.action === 'string' && CONTROL_ACTIONS.has(body.action) ? body.action : 'invalid';
+          this.control.observe({ action, outcome: res.statusCode < 400 ? 'ok' : 'refused' }, seconds);
+        }
+      });
+      next();
+    };
+  }
 }
 
 /** `GET /metrics`: Prometheus text format (kept off the public ingress/load balancer routes). */

@@ -28,6 +28,11 @@ export interface RouteSpec {
   audit: boolean;
   /** The tenant-owned resource the call names (path parameter or body): another tenant's reads as 404. */
   resource?: 'session' | 'checkpoint' | 'preset' | 'api_key';
+  /**
+   * Hot read answered on the fast lane (fast-lane.ts: plain node:http in front of Express, same
+   * guard, headers, errors, log and metrics); must be a `get` whose path ends in its one parameter.
+   */
+  fastLane?: true;
 }
 
 const P = API_PREFIX;
@@ -35,8 +40,8 @@ const P = API_PREFIX;
 export const ROUTES = [
   { id: 'pipeline.start', method: 'post', path: `${P}/start`, access: 'pipeline:write', rate: 'write', audit: true },
   { id: 'pipeline.control', method: 'post', path: `${P}/control`, access: 'pipeline:write', rate: 'write', audit: true, resource: 'session' },
-  { id: 'pipeline.status', method: 'get', path: `${P}/status/:session_id`, access: 'pipeline:read', rate: 'read', audit: false, resource: 'session' },
-  { id: 'pipeline.swarm', method: 'get', path: `${P}/swarm/:session_id`, access: 'pipeline:read', rate: 'read', audit: false, resource: 'session' },
+  { id: 'pipeline.status', method: 'get', path: `${P}/status/:session_id`, access: 'pipeline:read', rate: 'read', audit: false, resource: 'session', fastLane: true },
+  { id: 'pipeline.swarm', method: 'get', path: `${P}/swarm/:session_id`, access: 'pipeline:read', rate: 'read', audit: false, resource: 'session', fastLane: true },
   { id: 'quality_gates.run', method: 'post', path: `${P}/quality-gates/:session_id`, access: 'quality_gates:run', rate: 'read', audit: true, resource: 'session' },
   { id: 'checkpoint.save', method: 'post', path: `${P}/checkpoint/save`, access: 'checkpoints:write', rate: 'write', audit: true, resource: 'session' },
   { id: 'checkpoint.load', method: 'post', path: `${P}/checkpoint/load/:checkpoint_id`, access: 'checkpoints:write', rate: 'write', audit: true, resource: 'checkpoint' },

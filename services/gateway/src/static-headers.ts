@@ -35,13 +35,18 @@ export function helmetHeaders(options: HelmetOptions): RecordedHeaders {
   return { set: recorded, removed };
 }
 
-export function staticHeaders({ set: headers, removed }: RecordedHeaders): RequestHandler {
+/** Set the recorded headers on a response (Express's path and the fast lane alike). */
+export function applyStaticHeaders(res: ServerResponse, { set: headers, removed }: RecordedHeaders): void {
+  for (let i = 0; i < removed.length; i++) res.removeHeader(removed[i] as string);
+  for (let i = 0; i < headers.length; i++) {
+    const h = headers[i] as [string, string];
+    res.setHeader(h[0], h[1]);
+  }
+}
+
+export function staticHeaders(recorded: RecordedHeaders): RequestHandler {
   return (_req, res, next) => {
-    for (let i = 0; i < removed.length; i++) res.removeHeader(removed[i] as string);
-    for (let i = 0; i < headers.length; i++) {
-      const h = headers[i] as [string, string];
-      res.setHeader(h[0], h[1]);
-    }
+    applyStaticHeaders(res, recorded);
     next();
   };
 }

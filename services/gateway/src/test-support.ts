@@ -1,12 +1,12 @@
 import { mintToken } from '@agent-forge/auth';
 import { PhaseQueues } from '@agent-forge/engine';
-import { createLogger } from '@agent-forge/runtime';
+import { createLogger, type Logger } from '@agent-forge/runtime';
 import { SessionStore, createTestRedis, type TestRedis } from '@agent-forge/state';
 import type { Application } from 'express';
 import { Redis } from 'ioredis';
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
-import { createGatewayApp } from './app';
+import { createGatewayApp, type GatewayAppOptions } from './app';
 import { loadConfig, type GatewayConfig } from './config';
 
 /**
@@ -32,8 +32,8 @@ export interface TestGateway {
   token(roles?: string[], tenant?: string, extra?: Partial<TokenOptions>): string;
   /** Another app on the same Redis prefix and queues, with different settings (admin by default, like `app`). */
   makeApp(env?: NodeJS.ProcessEnv): Application;
-  /** Same, without credentials added. */
-  makeRawApp(env?: NodeJS.ProcessEnv): Application;
+  /** Same, without credentials added; `options` can turn the fast lane off or give a logger. */
+  makeRawApp(env?: NodeJS.ProcessEnv, options?: TestAppOptions): Application;
   /** Another replica: its own Redis connection and queues (same prefix), no credentials added. */
   makeReplica(env?: NodeJS.ProcessEnv): { app: Application; close(): Promise<void> };
   close(): Promise<void>;
@@ -48,6 +48,10 @@ export interface TokenOptions {
 }
 
 export const TEST_AUDIENCE = 'agent-forge-test';
+
+export interface TestAppOptions extends GatewayAppOptions {
+  logger?: Logger;
+}
 
 export function bullConnection(url: string): { host: string; port: number; password?: string; db?: number } {
   const u = new URL(url);
@@ -105,14 +109,13 @@ export function createTestGateway(label: string, env: NodeJS.ProcessEnv = {}): T
       ...(extra.notBeforeSeconds !== undefined ? { notBeforeSeconds: extra.notBeforeSeconds } : {}),
     });
   const adminToken = token();
-  const makeRawApp = (extra: NodeJS.ProcessEnv = {}) =>
-    createGatewayApp({ redis: t.redis, keys: t.keys, queues, logger, config: makeConfig(extra), startedAt });
+  const makeRawApp = (extra: NodeJS.ProcessEnv = {}, options: TestAppOptions = {}) =>
+    createGatewayApp({ redis: t.redis, keys: t.keys, queues, logger: options.logger ?? logger, config: makeConfig(extra), startedAt }, options);
   const makeApp = (extra: NodeJS.ProcessEnv = {}) => withDefaultToken(makeRawApp(extra), () => adminToken);
   const rawApp = makeRawApp();
   const replicas: Array<() => Promise<void>> = [];
   const makeReplica = (extra: NodeJS.ProcessEnv = {}) => {
-    // As in production (main.ts): auto-pipelining on.
-    const redis = new Redis(t.url, { maxRetriesPerRequest: 2, enableAutoPipelining: true });
+    const redis = new Redis(t.url, { maxRetriesPerRequest: 2 });
     const q = new PhaseQueues(bullConnection(t.url), t.keys);
     const app = createGatewayApp({ redis, keys: t.keys, queues: q, logger, config: makeConfig(extra), startedAt });
     const close = async () => {

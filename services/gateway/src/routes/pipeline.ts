@@ -36,8 +36,24 @@ export async function listHistory(ctx: GatewayContext, query: HistoryQuery, scop
   return out;
 }
 
+/** A read by one path parameter: its answer's body (thrown errors are mapped like any other). */
+export type ParamRead = (param: string, principal: Principal) => Promise<unknown>;
+
+/**
+ * The session reads the fast lane serves (route-table rows marked `fastLane`), as plain functions
+ * of the path parameter and the caller: the Express handlers below and the fast lane call these
+ * same functions, so the answer (tenant scoping, 404s, the projection) is one implementation.
+ */
+export function pipelineReads(ctx: GatewayContext): Record<'pipeline.status' | 'pipeline.swarm', ParamRead> {
+  return {
+    'pipeline.status': async (sessionId, principal) => toStatusResponse(await snapshotOr404(ctx, sessionId, principal.scope)),
+    'pipeline.swarm': async (sessionId, principal) => toSwarmStatus(await snapshotOr404(ctx, sessionId, principal.scope)),
+  };
+}
+
 /** `/api/v1/pipeline/*` except checkpoints and presets. */
 export function pipelineHandlers(ctx: GatewayContext): Handlers {
+  const reads = pipelineReads(ctx);
   return {
     'pipeline.start': async (req, res) => {
       const started = await startPipeline(ctx, req.body, requestIdOf(req), principalOf(req));
@@ -50,10 +66,10 @@ export function pipelineHandlers(ctx: GatewayContext): Handlers {
       res.json(response);
     },
     'pipeline.status': async (req, res) => {
-      res.json(toStatusResponse(await snapshotOr404(ctx, req.params.session_id as string, principalOf(req).scope)));
+      res.json(await reads['pipeline.status'](req.params.session_id as string, principalOf(req)));
     },
     'pipeline.swarm': async (req, res) => {
-      res.json(toSwarmStatus(await snapshotOr404(ctx, req.params.session_id as string, principalOf(req).scope)));
+      res.json(await reads['pipeline.swarm'](req.params.session_id as string, principalOf(req)));
     },
     'quality_gates.run': async (req, res) => {
       const query = parseWith(QualityGateQuery, req.query);
