@@ -7,7 +7,11 @@ import { z } from 'zod';
 export const ERROR_CATALOGUE = {
   VALIDATION_ERROR: 422,
   MALFORMED_JSON: 400,
+  /** The HTTP request itself could not be parsed (answered before any route sees it). */
+  MALFORMED_REQUEST: 400,
+  REQUEST_TIMEOUT: 408,
   PAYLOAD_TOO_LARGE: 413,
+  HEADERS_TOO_LARGE: 431,
   INVALID_STATE_TRANSITION: 400,
   SESSION_NOT_FOUND: 404,
   CHECKPOINT_NOT_FOUND: 404,

@@ -315,6 +315,9 @@ export const ERROR_EXAMPLES: Record<ErrorCode, ErrorBody> = {
   VALIDATION_ERROR: errorBody('VALIDATION_ERROR', 'request validation failed', { phases: 'at least one phase is required', max_agents: 'Too big: expected number to be <=100' }, new Date(AT)),
   MALFORMED_JSON: errorBody('MALFORMED_JSON', 'request body is not valid JSON', null, new Date(AT)),
   PAYLOAD_TOO_LARGE: errorBody('PAYLOAD_TOO_LARGE', 'request body exceeds the size limit', null, new Date(AT)),
+  MALFORMED_REQUEST: errorBody('MALFORMED_REQUEST', 'the HTTP request could not be parsed', null, new Date(AT)),
+  REQUEST_TIMEOUT: errorBody('REQUEST_TIMEOUT', 'the request was not received in time', null, new Date(AT)),
+  HEADERS_TOO_LARGE: errorBody('HEADERS_TOO_LARGE', 'request headers exceed the size limit (16 KiB)', null, new Date(AT)),
   INVALID_STATE_TRANSITION: errorBody(
     'INVALID_STATE_TRANSITION',
     'cannot resume a session that is running; resume is allowed only when the session is paused',

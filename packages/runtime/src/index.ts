@@ -6,3 +6,4 @@ export * from './resources';
 export * from './metrics';
 export * from './deadline';
 export * from './gpu';
+export * from './client-errors';

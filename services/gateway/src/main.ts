@@ -3,9 +3,9 @@ import { closeRedis, createLogger, createRedis, initMetrics, installShutdown } f
 import { Keys } from '@agent-forge/state';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
-import https from 'node:https';
 import { createGatewayApp } from './app';
 import { loadConfig } from './config';
+import { createGatewayServer } from './server';
 
 /** Wiring only: config, logger, connections, listen, shutdown. Behaviour lives in app.ts. */
 async function main(): Promise<void> {
@@ -26,7 +26,7 @@ async function main(): Promise<void> {
   const app = createGatewayApp({ redis, keys, queues, logger, config, startedAt });
   // HTTPS directly when a certificate is configured; otherwise plain HTTP (TLS ends at the ingress).
   const tls = config.TLS_CERT && config.TLS_KEY ? { cert: readFileSync(config.TLS_CERT), key: readFileSync(config.TLS_KEY) } : null;
-  const server = tls ? https.createServer(tls, app) : http.createServer(app);
+  const server = createGatewayServer(app as unknown as http.RequestListener, tls, logger);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.GATEWAY_PORT, config.GATEWAY_HOST, () => resolve());

@@ -4,7 +4,7 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { ClientMessage, WsStatsResponse } from '@agent-forge/contracts';
-import type { Logger, Redis } from '@agent-forge/runtime';
+import { answerClientErrors, type Logger, type Redis } from '@agent-forge/runtime';
 import { ConnectionQuota, EventReader, SessionStore, type Admission, type ConnectionLease, type Keys, type TenantScope } from '@agent-forge/state';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import type { RealtimeServerConfig } from './config';
@@ -105,6 +105,7 @@ export function createRealtimeServer(deps: RealtimeServerDeps): RealtimeServer {
 
   const handler = createHttpHandler({ stats: () => hub.stats(), ready });
   const server: http.Server = deps.tls ? https.createServer(deps.tls, handler) : http.createServer(handler);
+  answerClientErrors(server, logger);
 
   server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
     // A client that resets mid-handshake must not become an unhandled 'error'.
