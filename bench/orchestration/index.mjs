@@ -34,7 +34,7 @@ const CONCURRENT = envNumber('BENCH_CONCURRENT', 100);
 const ROUNDS = envNumber('BENCH_ROUNDS', 5);
 const SESSIONS = envNumber('BENCH_SESSIONS', 1000);
 // The worker's WORKER_CHAIN_MS (phase chaining); the deployment default unless set.
-const CHAIN_MS = envNumber('BENCH_CHAIN_MS', DEFAULT_CHAIN_MS);
+const CHAIN_MS = process.env.BENCH_CHAIN_MS === '0' ? 0 : envNumber('BENCH_CHAIN_MS', DEFAULT_CHAIN_MS);
 const PHASES = contracts.PIPELINE_PHASES;
 const prefix = `afbench-orch-${process.pid}`;
 const connections = [];

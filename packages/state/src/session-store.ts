@@ -110,12 +110,6 @@ export function parseStoredConfig(raw: string | null | undefined): Record<string
   }
 }
 
-function pairsToObject(flat: string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (let i = 0; i + 1 < flat.length; i += 2) out[flat[i] as string] = flat[i + 1] as string;
-  return out;
-}
-
 /**
  * Session state in Redis. Every status change is one Lua script over the session's keys (one
  * Cluster slot), so concurrent gateways and workers can never produce a status the transition
@@ -225,20 +219,12 @@ export class SessionStore {
    * check runs inside the snapshot script, so another tenant's session is never even read out.
    */
   async snapshot(sessionId: string, scope: TenantScope): Promise<SessionSnapshot | null> {
-    const reply = await runScript<unknown[]>(this.redis, 'snapshot', [...this.scriptKeys(sessionId), this.keys.agents(sessionId)], [scope]);
-    if (reply.length === 0) return null;
-    const session = pairsToObject(reply[0] as string[]);
-    if (!session.status) return null;
-    const phases: SessionSnapshot['phases'] = {};
-    let agents: AgentStatus[] = [];
-    for (let i = 1; i + 1 < reply.length; i += 2) {
-      const name = reply[i] as string;
-      const fields = pairsToObject(reply[i + 1] as string[]);
-      if (name === '__agents') agents = Object.values(fields).map((v) => JSON.parse(v) as AgentStatus);
-      else phases[name as PipelinePhase] = fields;
-    }
-    agents.sort((a, b) => a.agent_id.localeCompare(b.agent_id));
-    return { session, phases, agents };
+    const reply = await runScript<string>(this.redis, 'snapshot', this.phaseScriptKeys(sessionId), [scope]);
+    if (!reply) return null;
+    const snap = JSON.parse(reply) as SessionSnapshot;
+    if (!snap.session.status) return null;
+    snap.agents.sort((a, b) => a.agent_id.localeCompare(b.agent_id));
+    return snap;
   }
 
   async status(sessionId: string): Promise<PipelineStatus | null> {
