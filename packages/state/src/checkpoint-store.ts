@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { ArtifactRef, CheckpointResponse, PipelinePhase } from '@agent-forge/contracts';
+import { writeTogether } from '@agent-forge/runtime';
 import type { Redis } from 'ioredis';
 import { Keys } from './keys';
 import { SessionStore, type SessionSnapshot } from './session-store';
@@ -43,7 +44,7 @@ export class CheckpointStore {
   /** Save a checkpoint of a session visible in `scope`; null when it is not (missing or another tenant's). */
   async save(sessionId: string, opts: SaveCheckpointOptions, scope: TenantScope): Promise<CheckpointResponse | null> {
     // A checkpoint of a finished session expires with it (the session's TTL is set when it ends).
-    const [snap, ttl] = await Promise.all([this.sessions.snapshot(sessionId, scope), this.redis.pttl(this.keys.session(sessionId))]);
+    const [snap, ttl] = await Promise.all(writeTogether(this.redis, () => [this.sessions.snapshot(sessionId, scope), this.redis.pttl(this.keys.session(sessionId))] as const));
     if (!snap) return null;
     const tenant = snap.session.tenant || DEFAULT_TENANT;
     const checkpointId = randomUUID();
@@ -83,7 +84,7 @@ export class CheckpointStore {
     // Owner keys — global for admins, per tenant for the tenant's own lookups — expire with the
     // session. Each is in a slot of its own (Cluster): separate commands, sent together.
     const owners = [this.keys.checkpointOwner(checkpointId), this.keys.tenantCheckpointOwner(tenant, checkpointId)];
-    await Promise.all([tx.exec(), ...owners.map((key) => (ttl > 0 ? this.redis.set(key, sessionId, 'PX', ttl) : this.redis.set(key, sessionId)))]);
+    await Promise.all(writeTogether(this.redis, () => [tx.exec(), ...owners.map((key) => (ttl > 0 ? this.redis.set(key, sessionId, 'PX', ttl) : this.redis.set(key, sessionId)))]));
     return toResponse(record);
   }
 
@@ -119,10 +120,9 @@ export class CheckpointStore {
   /** URIs of every artifact the session still needs: its live phases' and its retained checkpoints'. */
   async referencedArtifacts(sessionId: string): Promise<Set<string>> {
     const uris = new Set<string>();
-    const [live, ids] = await Promise.all([
-      this.sessions.snapshot(sessionId, ALL_TENANTS),
-      this.redis.zrange(this.keys.sessionCheckpoints(sessionId), '0', '-1'),
-    ]);
+    const [live, ids] = await Promise.all(
+      writeTogether(this.redis, () => [this.sessions.snapshot(sessionId, ALL_TENANTS), this.redis.zrange(this.keys.sessionCheckpoints(sessionId), '0', '-1')] as const),
+    );
     if (live) for (const uri of artifactRefs(live).keys()) uris.add(uri);
     if (ids.length === 0) return uris;
     // The session's own slot: one pipeline for every retained checkpoint.

@@ -10,6 +10,7 @@ import {
   type ControlAction,
   SwarmTopology,
 } from '@agent-forge/contracts';
+import { writeTogether } from '@agent-forge/runtime';
 import type { Redis } from 'ioredis';
 import { DEFAULT_STREAM_MAXLEN } from './events';
 import { Keys } from './keys';
@@ -455,28 +456,32 @@ export class SessionStore {
     // Three round trips, the commands of each sent together: every pipeline pays this once.
     const snap = await this.snapshot(sessionId, ALL_TENANTS);
     const tenant = snap?.session.tenant || DEFAULT_TENANT;
-    // Different Cluster slots: separate commands, not one pipeline.
-    const [checkpointIds] = await Promise.all([
-      this.redis.zrange(this.keys.sessionCheckpoints(sessionId), '0', '-1'),
-      this.redis.srem(this.keys.active(), sessionId),
-      this.redis.srem(this.keys.tenantActive(tenant), sessionId),
-    ]);
+    // Different Cluster slots: separate commands, not one pipeline (but one socket write).
+    const [checkpointIds] = await Promise.all(
+      writeTogether(this.redis, () => [
+        this.redis.zrange(this.keys.sessionCheckpoints(sessionId), '0', '-1'),
+        this.redis.srem(this.keys.active(), sessionId),
+        this.redis.srem(this.keys.tenantActive(tenant), sessionId),
+      ]),
+    );
     if (!snap || !isTerminalStatus(snap.session.status as PipelineStatus)) return;
     const ttlMs = this.retentionSeconds * 1000;
     const tx = this.redis.multi();
     for (const key of [...this.scriptKeys(sessionId), this.keys.agents(sessionId), this.keys.sessionCheckpoints(sessionId)]) tx.pexpire(key, ttlMs);
     for (const id of checkpointIds) tx.pexpire(this.keys.checkpoint(sessionId, id), ttlMs);
-    await Promise.all([
-      tx.exec(),
-      // Each owner key is in a slot of its own (Cluster).
-      ...checkpointIds.flatMap((id) => [this.redis.pexpire(this.keys.checkpointOwner(id), ttlMs), this.redis.pexpire(this.keys.tenantCheckpointOwner(tenant, id), ttlMs)]),
-      // History outlives the session and is capped in count: the oldest records beyond the cap go.
-      runScript(this.redis, 'recordHistory', [this.keys.history(), this.keys.historyEntries(), this.keys.tenantHistory(tenant)], [
-        sessionId,
-        JSON.stringify({ ...toHistoryEntry(snap), tenant }),
-        this.historyMax,
+    await Promise.all(
+      writeTogether(this.redis, () => [
+        tx.exec(),
+        // Each owner key is in a slot of its own (Cluster).
+        ...checkpointIds.flatMap((id) => [this.redis.pexpire(this.keys.checkpointOwner(id), ttlMs), this.redis.pexpire(this.keys.tenantCheckpointOwner(tenant, id), ttlMs)]),
+        // History outlives the session and is capped in count: the oldest records beyond the cap go.
+        runScript(this.redis, 'recordHistory', [this.keys.history(), this.keys.historyEntries(), this.keys.tenantHistory(tenant)], [
+          sessionId,
+          JSON.stringify({ ...toHistoryEntry(snap), tenant }),
+          this.historyMax,
+        ]),
       ]),
-    ]);
+    );
   }
 
   /**
