@@ -1,5 +1,5 @@
 import { phaseJobId, type PhaseExecutor } from '@agent-forge/engine';
-import { ALL_TENANTS, runScript } from '@agent-forge/state';
+import { ALL_TENANTS, EventReader, runScript } from '@agent-forge/state';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createWorkerHarness, waitFor } from './test-harness';
 
@@ -106,5 +106,43 @@ describe('GPU slots: GPU_PHASES and GPU-less workers', () => {
     const done = await waitFor(() => h.status(gpuId), (s) => s.status === 'completed');
     expect(seen.get(gpuId)!.slot).toBe('w-gpu.slot0');
     expect((await h.store.snapshot(gpuId, ALL_TENANTS))!.phases.training!.status).toBe('completed');
+  });
+});
+
+describe('GPU slots: a lease lost while its phase runs', () => {
+  /** Walks 20 steps of 50 ms, honouring its abort signal like any executor should. */
+  const attemptStartedAt: number[] = [];
+  const gpuSlow: PhaseExecutor = {
+    name: 'gpu-slow',
+    async run(ctx) {
+      attemptStartedAt.push(Date.now());
+      for (let i = 1; i <= 20; i++) {
+        await sleep(50, undefined, { signal: ctx.signal });
+        await ctx.progress({ percent: i * 5 });
+      }
+      return { metrics: { attempt: ctx.attempt } };
+    },
+  };
+  // Renewed every 200 ms: a lease taken away is noticed within one renewal.
+  const h = createWorkerHarness({ label: 'gpu-lease-lost', executors: [gpuSlow], gpuSlots: 1, gpuLeaseTtlMs: 600, enableMonitoring: false });
+  beforeAll(() => h.start());
+  afterAll(() => h.stop());
+
+  it('stops using the GPU at once, reports GPU_LEASE_LOST as recoverable, and retries the phase on a fresh lease', async () => {
+    const slotKey = h.t.keys.gpuLease('w-test.slot0');
+    const id = await h.startSession(['training'], { executor: 'gpu-slow', training: { gpu: true } });
+    await waitFor(() => h.t.redis.get(slotKey), (v) => v !== null);
+    // The lease expires (or, the same to its holder, someone else's replaces it) mid-phase.
+    const takenAt = Date.now();
+    await h.t.redis.set(slotKey, 'someone-else', 'PX', 600);
+    const final = await waitFor(() => h.status(id), (s) => s.status === 'completed', 15_000);
+    expect(final.phase_metrics[0]!.custom_metrics.attempt).toBe(2);
+    const errors = (await new EventReader(h.t.redis, h.t.keys).readAfter(id)).filter((e) => e.event_type === 'error').map((e) => e.data);
+    expect(errors).toEqual([expect.objectContaining({ error_code: 'GPU_LEASE_LOST', phase: 'training', recoverable: true, attempt: 1 })]);
+    const job = await h.queues.queue('training', true).getJob(phaseJobId(id, 'training', 1));
+    expect(job!.attemptsMade).toBe(2);
+    // The retry waited for the slot: it started only once the other holder's lease had run out.
+    expect(attemptStartedAt).toHaveLength(2);
+    expect(attemptStartedAt[1]! - takenAt).toBeGreaterThanOrEqual(550);
   });
 });
