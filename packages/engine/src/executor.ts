@@ -35,6 +35,7 @@ export interface PhaseContext {
   phase: PipelinePhase;
   /** This phase's section of the pipeline config (`config.<phase>`), defaults filled in. */
   config: Record<string, unknown>;
+  /** The whole pipeline config. Read-only: the phases a job runs in a row share one copy. */
   pipelineConfig: PipelineConfig;
   /** Aborted on cancel/stop of the session (and by the phase timeout). */
   signal: AbortSignal;

@@ -13,6 +13,7 @@
   who sees the phase completed never sees its agent still executing); '' = none
   ARGV[17] a worker id: when the session goes on to a next phase, that worker claims it at once
   for the same job (phase chaining) — '' = the caller enqueues it   ARGV[18] the next phase's agent JSON
+  (the claim leaves the config and phases out: the caller has them)
   Returns {'dup'} | {'stale', why} | {'next', phase, run_gen[, the claim of that phase as claimPhase
         returns it, when ARGV[17] is set]} | {'parked', next_phase} | {'completed'} | {'blocked', next_phase or ''}
 ]]
@@ -79,7 +80,7 @@ if nextPhase then
     return {'next', nextPhase, gen}
   end
   -- Claimed here for the same job: the phase is never queued, its 'started' progress is the next event.
-  local claim = claimPhase(nextPhase, gen, chainWorker, nowIso, nowMs, channel, maxlen, ARGV[18] or '')
+  local claim = claimPhase(nextPhase, gen, chainWorker, nowIso, nowMs, channel, maxlen, ARGV[18] or '', '1')
   local out = {'next', nextPhase, gen}
   for _, v in ipairs(claim) do out[#out + 1] = v end
   return out

@@ -6,10 +6,11 @@
   ARGV[8] the phase's agent JSON, recorded (state executing) when the claim succeeds; '' = none
   (a worker that already holds the session's config, e.g. running the next phase of its own
   job, knows the agent before claiming and saves the separate agent round trip)
+  ARGV[9] '1': leave the config and phases out of the reply (the caller has them; see claimPhase)
   Returns what claimPhase returns (includes/claim.lua).
 ]]
 --@include emit
 --@include session
 --@include agent
 --@include claim
-return claimPhase(ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8] or '')
+return claimPhase(ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8] or '', ARGV[9] or '')

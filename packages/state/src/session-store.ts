@@ -71,6 +71,12 @@ export interface ClaimedPhase {
   phases: PipelinePhase[];
 }
 
+/**
+ * What a worker already holds from an earlier claim of the same run generation: within one
+ * generation the config and phases never change, so a further claim need not send them again.
+ */
+export type KnownSession = Pick<ClaimedPhase, 'config' | 'phases'>;
+
 export type StartPhaseResult =
   | ClaimedPhase
   | { kind: 'parked' }
@@ -270,9 +276,10 @@ export class SessionStore {
 
   /**
    * Claim a phase. `agent`, when the caller already knows the phase's agent, is recorded
-   * (executing) in the same round trip when the claim succeeds.
+   * (executing) in the same round trip when the claim succeeds; `known`: the session's config and
+   * phases from an earlier claim of this run generation, not read again.
    */
-  async startPhase(sessionId: string, phase: PipelinePhase, runGen: number, workerId: string, agent?: AgentStatus): Promise<StartPhaseResult> {
+  async startPhase(sessionId: string, phase: PipelinePhase, runGen: number, workerId: string, agent?: AgentStatus, known?: KnownSession): Promise<StartPhaseResult> {
     const at = now();
     const r = await runScript<(string | number)[]>(this.redis, 'startPhase', this.phaseScriptKeys(sessionId), [
       phase,
@@ -283,8 +290,9 @@ export class SessionStore {
       this.keys.eventsChannel(),
       this.streamMaxLen,
       agent ? JSON.stringify(agent) : '',
+      known ? '1' : '',
     ]);
-    return parseClaim(r);
+    return parseClaim(r, known);
   }
 
   /** Returns the session's status after the step ('stale' when this job no longer owns the phase). */
@@ -340,7 +348,7 @@ export class SessionStore {
     runGen: number,
     jobId: string,
     outcome: PhaseOutcome,
-    chain?: { workerId: string; agent: AgentStatus },
+    chain?: { workerId: string; agent: AgentStatus; known: KnownSession },
   ): Promise<CompletePhaseResult> {
     const at = now();
     const r = await runScript<string[]>(this.redis, 'completePhase', this.phaseScriptKeys(sessionId), [
@@ -365,7 +373,7 @@ export class SessionStore {
     ]);
     switch (r[0]) {
       case 'next':
-        return { kind: 'next', phase: r[1] as PipelinePhase, runGen: Number(r[2]), ...(r.length > 3 ? { claim: parseClaim(r.slice(3)) } : {}) };
+        return { kind: 'next', phase: r[1] as PipelinePhase, runGen: Number(r[2]), ...(r.length > 3 ? { claim: parseClaim(r.slice(3), chain?.known) } : {}) };
       case 'parked':
         return { kind: 'parked', phase: r[1] as PipelinePhase };
       case 'blocked':
@@ -573,14 +581,14 @@ export class SessionStore {
 }
 
 /** A claimPhase reply (includes/claim.lua) as the worker uses it. */
-function parseClaim(r: (string | number)[]): StartPhaseResult {
+function parseClaim(r: (string | number)[], known?: KnownSession): StartPhaseResult {
   if (r[0] === 'run') {
     const [, resume, attempt, config, checkpoints, prev, prevMetrics, prevArtifacts, monitoring, topology, maxAgents, phases] = r.map(String);
     return {
       kind: 'run',
       resumeState: resume ? JSON.parse(resume) : null,
       attempt: Number(attempt),
-      config: JSON.parse(config || '{}') as Record<string, unknown>,
+      config: known?.config ?? (JSON.parse(config || '{}') as Record<string, unknown>),
       enableCheckpoints: checkpoints === '1',
       enableMonitoring: monitoring !== '0',
       topology: (SwarmTopology.options as readonly string[]).includes(topology!) ? (topology as SwarmTopology) : 'hierarchical',
@@ -592,7 +600,7 @@ function parseClaim(r: (string | number)[]): StartPhaseResult {
             artifacts: prevArtifacts ? (JSON.parse(prevArtifacts) as Record<string, ArtifactRef>) : {},
           }
         : null,
-      phases: JSON.parse(phases || '[]') as PipelinePhase[],
+      phases: known?.phases ?? (JSON.parse(phases || '[]') as PipelinePhase[]),
     };
   }
   if (r[0] === 'parked') return { kind: 'parked' };

@@ -19,7 +19,7 @@ import {
   planPhaseJob,
 } from '@agent-forge/engine';
 import { CpuMeter, meanUtilization, processMemoryMb, round2, type Logger } from '@agent-forge/runtime';
-import { ALL_TENANTS, parseStoredConfig, type EventPublisher, type GpuLease, type SessionStore, type StartPhaseResult } from '@agent-forge/state';
+import { ALL_TENANTS, parseStoredConfig, type EventPublisher, type GpuLease, type KnownSession, type SessionStore, type StartPhaseResult } from '@agent-forge/state';
 import { COORDINATOR_ROLE } from '@agent-forge/swarm';
 import { UnrecoverableError, type Job } from 'bullmq';
 import type { PhaseBoundaryCheckpoints } from './checkpointing';
@@ -90,7 +90,8 @@ export interface RunOptions {
 interface ChainedPhase {
   phase: PipelinePhase;
   slot: PhaseSlot;
-  pipelineConfig: PipelineConfig;
+  /** The session's config and phases, as the previous claim of this run generation returned them. */
+  known: KnownSession;
   /** Claimed already, by the script that completed the phase before it (with its agent). */
   claimed?: { claim: StartPhaseResult; agent: AgentStatus };
 }
@@ -123,7 +124,7 @@ export class PhaseRunner {
     const jobStartedMs = Date.now();
     let phase = job.data.phase;
     let slot = opts.slot;
-    let chainedFrom: PipelineConfig | null = null;
+    let chainedFrom: KnownSession | null = null;
     let claimed: ChainedPhase['claimed'];
     for (;;) {
       let result: { outcome: PhaseJobOutcome; chained?: ChainedPhase };
@@ -140,7 +141,7 @@ export class PhaseRunner {
       }
       slot?.release(result.outcome.outcome);
       if (!result.chained) return result.outcome;
-      ({ phase, slot, pipelineConfig: chainedFrom, claimed } = result.chained);
+      ({ phase, slot, known: chainedFrom, claimed } = result.chained);
     }
   }
 
@@ -149,7 +150,7 @@ export class PhaseRunner {
     phase: PipelinePhase,
     o: {
       gpuSlot: GpuAssignment | null;
-      chainedFrom: PipelineConfig | null;
+      chainedFrom: KnownSession | null;
       claimed: ChainedPhase['claimed'];
       chain: ((next: PipelinePhase) => PhaseSlot | null) | undefined;
     },
@@ -160,10 +161,17 @@ export class PhaseRunner {
     const log = logger.child({ sessionId, phase, runGen, jobId: job.id, requestId: job.data.requestId, ...(o.chainedFrom ? { chained: true } : {}) });
     // A chained phase's config is the one the previous claim returned: its agent is known before
     // the claim, which records it in the same round trip.
-    const knownAgent = o.claimed?.agent ?? (o.chainedFrom ? this.agentFor(sessionId, phase, this.executorOf(o.chainedFrom, phase)) : null);
+    const knownAgent = o.claimed?.agent ?? (o.chainedFrom ? this.agentFor(sessionId, phase, this.executorOf(o.chainedFrom.config as PipelineConfig, phase)) : null);
     const claim =
       o.claimed?.claim ??
-      (await store.startPhase(sessionId, phase, runGen, this.deps.workerId, knownAgent ? this.agentRecord({ ...knownAgent, state: 'executing' }) : undefined));
+      (await store.startPhase(
+        sessionId,
+        phase,
+        runGen,
+        this.deps.workerId,
+        knownAgent ? this.agentRecord({ ...knownAgent, state: 'executing' }) : undefined,
+        o.chainedFrom ?? undefined,
+      ));
     // An agent recorded ahead of a claim that did not run was never started.
     if (claim.kind !== 'run' && knownAgent) this.agentStarted.delete(knownAgent.agent_id);
     if (claim.kind === 'parked') {
@@ -309,7 +317,7 @@ export class PhaseRunner {
       gateResults: judgement.gates,
       artifacts: result.artifacts ?? {},
       ...(judgement.blockedReason ? { blockedReason: judgement.blockedReason } : {}),
-    }, early ? { workerId: this.deps.workerId, agent: this.agentRecord({ ...early.agent, state: 'executing' }) } : undefined);
+    }, early ? { workerId: this.deps.workerId, agent: this.agentRecord({ ...early.agent, state: 'executing' }), known: { config: claim.config, phases: claim.phases } } : undefined);
     if (early && !(outcome.kind === 'next' && outcome.claim)) {
       early.slot.cancel();
       this.agentStarted.delete(early.agent.agent_id);
@@ -322,12 +330,12 @@ export class PhaseRunner {
       const completed: PhaseJobOutcome = { outcome: 'completed', next: outcome.phase };
       if (early && outcome.claim) {
         log.info({ next: outcome.phase }, 'phase completed; this job runs the next phase');
-        return { outcome: completed, chained: { phase: outcome.phase, slot: early.slot, pipelineConfig, claimed: { claim: outcome.claim, agent: early.agent } } };
+        return { outcome: completed, chained: { phase: outcome.phase, slot: early.slot, known: { config: claim.config, phases: claim.phases }, claimed: { claim: outcome.claim, agent: early.agent } } };
       }
       const chained = this.takeChain(o.chain, pipelineConfig, sessionId, outcome.phase);
       if (chained) {
         log.info({ next: outcome.phase }, 'phase completed; this job runs the next phase');
-        return { outcome: completed, chained: { phase: outcome.phase, slot: chained.slot, pipelineConfig } };
+        return { outcome: completed, chained: { phase: outcome.phase, slot: chained.slot, known: { config: claim.config, phases: claim.phases } } };
       }
       await this.deps.queues.enqueue({ sessionId, phase: outcome.phase, runGen: outcome.runGen, requestId: job.data.requestId }, pipelineConfig);
       log.info({ next: outcome.phase }, 'phase completed; next phase enqueued');

@@ -4,8 +4,11 @@
 -- Returns {'gone'} | {'skip', reason} | {'parked'}
 --       | {'run', resume_state, attempt, config JSON, enable_checkpoints, previous phase, its metrics JSON,
 --          its artifacts JSON, enable_monitoring, swarm_topology, max_agents, phases JSON}
--- (everything the worker needs to run the phase, so it reads nothing else)
-local function claimPhase(phase, gen, workerId, nowIso, nowMs, channel, maxlen, agentJson)
+-- (everything the worker needs to run the phase, so it reads nothing else). With `lean` = '1' the
+-- config and phases come back empty: the caller holds them from an earlier claim of the same run
+-- generation, and within one generation they never change (only a restore, which starts a new
+-- generation, rewrites them).
+local function claimPhase(phase, gen, workerId, nowIso, nowMs, channel, maxlen, agentJson, lean)
   local s = redis.call('HMGET', KEYS[1], 'status', 'session_id', 'current_phase', 'run_gen', 'phases')
   local status = s[1]
   if not status then return {'gone'} end
@@ -47,6 +50,8 @@ local function claimPhase(phase, gen, workerId, nowIso, nowMs, channel, maxlen, 
       break
     end
   end
-  local cfg = redis.call('HMGET', KEYS[1], 'config', 'enable_checkpoints', 'enable_monitoring', 'swarm_topology', 'max_agents')
-  return {'run', redis.call('HGET', pKey, 'resume_state') or '', attempt, cfg[1] or '{}', cfg[2] or '0', prev, prevMetrics, prevArtifacts, cfg[3] or '1', cfg[4] or '', cfg[5] or '', s[5]}
+  local cfg = redis.call('HMGET', KEYS[1], 'enable_checkpoints', 'enable_monitoring', 'swarm_topology', 'max_agents')
+  local config, phasesJson = '', ''
+  if lean ~= '1' then config, phasesJson = redis.call('HGET', KEYS[1], 'config') or '{}', s[5] end
+  return {'run', redis.call('HGET', pKey, 'resume_state') or '', attempt, config, cfg[1] or '0', prev, prevMetrics, prevArtifacts, cfg[2] or '1', cfg[3] or '', cfg[4] or '', phasesJson}
 end
