@@ -9,13 +9,14 @@
   ARGV[13] artifacts JSON object (name → reference)
   ARGV[14] '1' when a blocking quality gate failed: progression stops, the session pauses
   ARGV[15] the reason shown when blocked
-  ARGV[16] the phase's agent JSON in its final state (recorded before the completion, so a reader
-  who sees the phase completed never sees its agent still executing); '' = none
-  ARGV[17] a worker id: when the session goes on to a next phase, that worker claims it at once
-  for the same job (phase chaining) — '' = the caller enqueues it   ARGV[18] the next phase's agent JSON
-  (the claim leaves the config and phases out: the caller has them)
+  ARGV[16..19] the phase's agent in its final state (see agentAt in includes/agent.lua; recorded
+  before the completion, so a reader who sees the phase completed never sees its agent still
+  executing); ARGV[16] '' = none
+  ARGV[20] a worker id: when the session goes on to a next phase, that worker claims it at once
+  for the same job (phase chaining) — '' = the caller enqueues it   ARGV[21..24] the next phase's
+  agent (the claim leaves the config and phases out: the caller has them)
   Returns {'dup'} | {'stale', why} | {'next', phase, run_gen[, the claim of that phase as claimPhase
-        returns it, when ARGV[17] is set]} | {'parked', next_phase} | {'completed'} | {'blocked', next_phase or ''}
+        returns it, when ARGV[20] is set]} | {'parked', next_phase} | {'completed'} | {'blocked', next_phase or ''}
 ]]
 --@include emit
 --@include session
@@ -31,7 +32,8 @@ local pKey = phaseKey(phase)
 if redis.call('HGET', pKey, 'status') == 'completed' then return {'dup'} end
 if s[4] ~= gen or s[3] ~= phase then return {'stale', 'superseded'} end
 if TERMINAL[status] then return {'stale', status} end
-if (ARGV[16] or '') ~= '' then recordAgent(KEYS[2], KEYS[11], ARGV[16], nowIso, channel, maxlen) end
+local finalAgent = agentAt(16)
+if finalAgent then recordAgent(KEYS[2], KEYS[11], finalAgent, nowIso, channel, maxlen) end
 
 redis.call('HSET', pKey, 'status', 'completed', 'progress', 100, 'ended_ms', nowMs, 'duration_seconds', duration,
   'memory_mb', mem, 'custom_metrics', metricsJson, 'gate_results', gatesJson, 'completed_job', jobId,
@@ -74,13 +76,13 @@ if nextPhase then
     redis.call('HSET', KEYS[1], 'parked', '1')
     return {'parked', nextPhase}
   end
-  local chainWorker = ARGV[17] or ''
+  local chainWorker = ARGV[20] or ''
   if chainWorker == '' then
     emit(KEYS[2], channel, maxlen, progressEnvelope(s[2], nowIso, nextPhase, 0, total, status, 'phase ' .. nextPhase .. ' queued', nil))
     return {'next', nextPhase, gen}
   end
   -- Claimed here for the same job: the phase is never queued, its 'started' progress is the next event.
-  local claim = claimPhase(nextPhase, gen, chainWorker, nowIso, nowMs, channel, maxlen, ARGV[18] or '', '1')
+  local claim = claimPhase(nextPhase, gen, chainWorker, nowIso, nowMs, channel, maxlen, agentAt(21), '1')
   local out = {'next', nextPhase, gen}
   for _, v in ipairs(claim) do out[#out + 1] = v end
   return out

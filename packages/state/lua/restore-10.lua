@@ -39,7 +39,7 @@ local total = totalProgress(phases, 0)
 local newStatus = nextPhase == '' and 'completed' or 'initializing'
 redis.call('HSET', KEYS[1], 'status', newStatus, 'current_phase', nextPhase, 'phase_progress', 0, 'total_progress', total,
   'run_gen', gen, 'parked', '0', 'status_reason', 'restored from checkpoint', 'end_reason', '', 'ended_at', '', 'ended_ms', '',
-  'updated_at', nowIso, 'worker_id', '')
+  'updated_at', nowIso, 'worker_id', '', 'active_agents', 0)
 if newStatus == 'completed' then redis.call('HSET', KEYS[1], 'ended_at', nowIso, 'ended_ms', nowMs, 'end_reason', 'completed') end
 emit(KEYS[2], channel, maxlen, progressEnvelope(snap.session.session_id, nowIso, nextPhase, 0, total, newStatus, 'restored from checkpoint', nil))
 return {'ok', tostring(gen), nextPhase}

@@ -29,6 +29,33 @@ async function newSession(phases: PipelinePhase[] = ['cognate', 'evomerge']) {
 const outcome = { customMetrics: { steps: 3 }, durationSeconds: 1.5, memoryMb: 50, gpuUtilization: null, gateResults: [] };
 
 describe('SessionStore', () => {
+  it('keeps the active-agent count in step with every agent record, and emits each as agent_update', async () => {
+    const id = await newSession();
+    const agent = (agent_id: string, state: 'idle' | 'active' | 'executing' | 'error' | 'stopped') => ({
+      // An idle agent whose task reads like an active state: the count must not be fooled by it.
+      agent_id, role: 'worker', phase: 'cognate' as const, state, current_task: state === 'executing' ? 'merge "a" \u0022' : state === 'idle' ? '"state":"executing"' : null,
+      memory_usage_mb: 10, cpu_usage_percent: 5, uptime_seconds: 1,
+    });
+    const steps = [
+      [agent('a1', 'executing'), 1],
+      [agent('a1', 'executing'), 1], // the same state again counts once
+      [agent('a2', 'active'), 2],
+      [agent('a3', 'idle'), 2],
+      [agent('a1', 'stopped'), 1],
+      [agent('a2', 'error'), 0],
+      [agent('a3', 'executing'), 1],
+    ] as const;
+    for (const [a, expected] of steps) {
+      await store.updateAgent(id, a);
+      expect((await store.summary(id))!.active_agents).toBe(expected);
+    }
+    const events = (await reader.readAfter(id)).filter((e) => e.event_type === 'agent_update');
+    expect(events.map((e) => `${String(e.data.agent_id)}:${String(e.data.state)}`)).toEqual(steps.map(([a]) => `${a.agent_id}:${a.state}`));
+    expect(events[0]!.data).toEqual({ agent_id: 'a1', role: 'worker', phase: 'cognate', state: 'executing', task: 'merge "a" \u0022', memory_usage_mb: 10, cpu_usage_percent: 5 });
+    const snap = await store.snapshot(id, ALL_TENANTS);
+    expect(snap!.agents.filter((a) => a.state === 'active' || a.state === 'executing').map((a) => a.agent_id)).toEqual(['a3']);
+  });
+
   it('creates a session at its first phase, listed as active and in history', async () => {
     const id = await newSession();
     const snap = await store.snapshot(id, ALL_TENANTS);

@@ -5,6 +5,7 @@ import {
   PIPELINE_PHASES,
   isTerminalStatus,
   type AgentStatus,
+  type EventData,
   type ExecutionHistory,
   type ArtifactRef,
   type ControlAction,
@@ -289,7 +290,7 @@ export class SessionStore {
       at.getTime(),
       this.keys.eventsChannel(),
       this.streamMaxLen,
-      agent ? JSON.stringify(agent) : '',
+      ...agentArgv(agent),
       known ? '1' : '',
     ]);
     return parseClaim(r, known);
@@ -367,9 +368,9 @@ export class SessionStore {
       JSON.stringify(outcome.artifacts ?? {}),
       outcome.blockedReason ? '1' : '0',
       outcome.blockedReason ?? '',
-      outcome.agent ? JSON.stringify(outcome.agent) : '',
+      ...agentArgv(outcome.agent),
       chain?.workerId ?? '',
-      chain ? JSON.stringify(chain.agent) : '',
+      ...agentArgv(chain?.agent),
     ]);
     switch (r[0]) {
       case 'next':
@@ -517,7 +518,7 @@ export class SessionStore {
    */
   async updateAgent(sessionId: string, agent: AgentStatus): Promise<void> {
     await runScript(this.redis, 'agentUpdate', [this.keys.session(sessionId), this.keys.events(sessionId), this.keys.agents(sessionId)], [
-      JSON.stringify(agent),
+      ...agentArgv(agent),
       now().toISOString(),
       this.keys.eventsChannel(),
       this.streamMaxLen,
@@ -605,4 +606,22 @@ function parseClaim(r: (string | number)[], known?: KnownSession): StartPhaseRes
   }
   if (r[0] === 'parked') return { kind: 'parked' };
   return { kind: 'skip', reason: String(r[1] ?? r[0]) };
+}
+
+/**
+ * An agent as the scripts take it (includes/agent.lua, four ARGV slots): its id, its record, whether
+ * it counts as active, and its agent_update event data — built here so the script decodes nothing.
+ */
+function agentArgv(agent: AgentStatus | undefined): string[] {
+  if (!agent) return ['', '', '', ''];
+  const data: EventData<'agent_update'> = {
+    agent_id: agent.agent_id,
+    role: agent.role,
+    phase: agent.phase,
+    state: agent.state,
+    task: agent.current_task,
+    memory_usage_mb: agent.memory_usage_mb,
+    cpu_usage_percent: agent.cpu_usage_percent,
+  };
+  return [agent.agent_id, JSON.stringify(agent), agent.state === 'active' || agent.state === 'executing' ? '1' : '0', JSON.stringify(data)];
 }

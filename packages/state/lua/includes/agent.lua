@@ -1,20 +1,29 @@
--- Record an agent's latest state, keep the session's active-agent count in step, and emit the
+-- An agent record as the worker sends it, in four ARGV slots from `i`: its id, its record (the
+-- AgentStatus JSON), '1' when it counts as active (active or executing), and its agent_update
+-- event data (JSON). The worker builds all four, so the script decodes nothing. nil when ARGV[i] is ''.
+local function agentAt(i)
+  if (ARGV[i] or '') == '' then return nil end
+  return {id = ARGV[i], record = ARGV[i + 1], active = ARGV[i + 2] == '1', data = ARGV[i + 3]}
+end
+
+local function countsActive(record)
+  return record and (string.find(record, '"state":"executing"', 1, true) or string.find(record, '"state":"active"', 1, true)) and true or false
+end
+
+-- Record an agent's latest state, keep the session's `active_agents` count in step (by the change
+-- this record makes: the state it replaces is found on the raw JSON — every record is
+-- JSON.stringify output, no spaces, and a quote inside a string value is escaped), and emit the
 -- agent_update event. KEYS[1] must be the session hash (emit's epoch and tenant live there).
-local function recordAgent(eventsKey, agentsKey, agentJson, nowIso, channel, maxlen)
-  local agent = cjson.decode(agentJson)
-  redis.call('HSET', agentsKey, agent.agent_id, agentJson)
-  -- Counted on the raw JSON (every record is JSON.stringify output: no spaces, and a quote inside
-  -- a string value is escaped, so the pattern only matches the state field): decoding each record
-  -- cost more than the rest of the script.
-  local active = 0
-  for _, raw in ipairs(redis.call('HVALS', agentsKey)) do
-    if string.find(raw, '"state":"executing"', 1, true) or string.find(raw, '"state":"active"', 1, true) then active = active + 1 end
+local function recordAgent(eventsKey, agentsKey, a, nowIso, channel, maxlen)
+  local before = redis.call('HGET', agentsKey, a.id)
+  redis.call('HSET', agentsKey, a.id, a.record)
+  local delta = (a.active and 1 or 0) - (countsActive(before) and 1 or 0)
+  local active = tonumber(redis.call('HGET', KEYS[1], 'active_agents') or '0') or 0
+  if delta ~= 0 then
+    active = math.max(0, active + delta)
+    redis.call('HSET', KEYS[1], 'active_agents', active)
   end
-  redis.call('HSET', KEYS[1], 'active_agents', active)
-  emit(eventsKey, channel, maxlen, {
-    event_type = 'agent_update', timestamp = nowIso, session_id = redis.call('HGET', KEYS[1], 'session_id'),
-    data = {agent_id = agent.agent_id, role = agent.role, phase = agent.phase, state = agent.state,
-            task = agent.current_task, memory_usage_mb = agent.memory_usage_mb, cpu_usage_percent = agent.cpu_usage_percent}
-  })
+  emitRaw(eventsKey, channel, maxlen, '{"event_type":"agent_update","timestamp":' .. cjson.encode(nowIso) .. ',"session_id":'
+    .. cjson.encode(redis.call('HGET', KEYS[1], 'session_id') or '') .. ',"data":' .. a.data .. '}')
   return active
 end

@@ -8,7 +8,7 @@
 -- config and phases come back empty: the caller holds them from an earlier claim of the same run
 -- generation, and within one generation they never change (only a restore, which starts a new
 -- generation, rewrites them).
-local function claimPhase(phase, gen, workerId, nowIso, nowMs, channel, maxlen, agentJson, lean)
+local function claimPhase(phase, gen, workerId, nowIso, nowMs, channel, maxlen, agent, lean)
   local s = redis.call('HMGET', KEYS[1], 'status', 'session_id', 'current_phase', 'run_gen', 'phases')
   local status = s[1]
   if not status then return {'gone'} end
@@ -36,7 +36,7 @@ local function claimPhase(phase, gen, workerId, nowIso, nowMs, channel, maxlen, 
   local total = totalProgress(phases, pct)
   redis.call('HSET', KEYS[1], 'total_progress', total, 'phase_progress', pct)
   emit(KEYS[2], channel, maxlen, progressEnvelope(s[2], nowIso, phase, pct, total, 'running', 'phase ' .. phase .. ' started', nil))
-  if agentJson ~= '' then recordAgent(KEYS[2], KEYS[11], agentJson, nowIso, channel, maxlen) end
+  if agent then recordAgent(KEYS[2], KEYS[11], agent, nowIso, channel, maxlen) end
   -- The last completed phase before this one (searched backwards): its outputs feed this phase.
   local prev, prevMetrics, prevArtifacts = '', '', ''
   local at = #phases + 1
