@@ -15,13 +15,16 @@ export interface StuckCheck {
 
 /**
  * Users of BullMQ report workers that silently stop taking jobs (e.g. after a Redis failover).
- * A worker with a free slot whose queues hold a job waiting longer than `afterMs`, and which has
+ * A worker with a free slot in a queue that holds a job waiting longer than `afterMs`, and which has
  * started nothing for that long, says so: readiness and liveness fail, so the orchestrator
  * restarts it.
  */
 async function stuckReason(workers: PhaseWorkers, check: StuckCheck): Promise<string | null> {
-  if (!workers.hasFreeSlot() || Date.now() - workers.lastJobStartedAt() < check.afterMs) return null;
-  const stats = await check.queues.stats(check.phases);
+  if (Date.now() - workers.lastJobStartedAt() < check.afterMs) return null;
+  // Only queues this worker could take from count: one whose slots are all held is busy, not stuck.
+  const free = check.phases.filter((p) => workers.canTake(p));
+  if (free.length === 0) return null;
+  const stats = await check.queues.stats(free);
   const waiting = Object.entries(stats).filter(([, s]) => (s.oldest_waiting_age_seconds ?? 0) * 1000 > check.afterMs);
   return waiting.length > 0 ? `jobs of ${waiting.map(([p]) => p).join(', ')} have waited over ${check.afterMs} ms and this worker took none` : null;
 }

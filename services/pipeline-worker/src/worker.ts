@@ -44,6 +44,8 @@ export class PhaseWorkers {
   private lastJobAt = Date.now();
   private running = 0;
   private readonly runningByPhase = new Map<PipelinePhase, number>();
+  /** BullMQ jobs held per queue: a job holds its queue's slot until its last chained phase ends. */
+  private readonly heldByQueue = new Map<string, number>();
   private closing = false;
 
   constructor(private readonly opts: PhaseWorkersOptions) {}
@@ -64,6 +66,8 @@ export class PhaseWorkers {
     const worker = new Worker<PhaseJobData, PhaseJobOutcome>(
       queueName(phase, gpu),
       async (job, token) => {
+        const queue = queueName(phase, gpu);
+        this.heldByQueue.set(queue, (this.heldByQueue.get(queue) ?? 0) + 1);
         const slot = this.occupy(phase);
         try {
           return gpu ? await this.runOnGpu(job, token, slot) : await this.opts.runner.run(job, { slot, chaining: this.chaining });
@@ -71,6 +75,8 @@ export class PhaseWorkers {
           // The runner released the slot with its outcome already, unless the job never reached it.
           slot.release(err instanceof DelayedError ? 'gpu_busy' : 'error');
           throw err;
+        } finally {
+          this.heldByQueue.set(queue, (this.heldByQueue.get(queue) ?? 1) - 1);
         }
       },
       {
@@ -158,9 +164,13 @@ export class PhaseWorkers {
     return this.lastJobAt;
   }
 
-  /** True when at least one job slot is free. */
-  hasFreeSlot(): boolean {
-    return this.running < (this.opts.concurrency + this.gpuSlotCount) * this.opts.phases.length;
+  /**
+   * Whether this worker's consumer of the phase's queue could take a job now: it serves the phase
+   * and holds fewer of its jobs than its concurrency (a job running a chain of later phases still
+   * holds its own queue's slot).
+   */
+  canTake(phase: PipelinePhase): boolean {
+    return this.opts.phases.includes(phase) && (this.heldByQueue.get(queueName(phase)) ?? 0) < this.opts.concurrency;
   }
 
   /** Stop taking jobs and wait for the running ones to finish (BullMQ's graceful close). */
