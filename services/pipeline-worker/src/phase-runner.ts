@@ -306,6 +306,7 @@ export class PhaseRunner {
     const stoppedAgent = this.agentRecord({ ...agent, state: 'stopped', current_task: null });
     // Without a boundary checkpoint to save in between (it must see the session as the phase left
     // it), the completion script claims the next phase for this job too: one round trip.
+    const known: KnownSession = { config: claim.config, phases: claim.phases };
     const nextPhase = claim.phases[claim.phases.indexOf(phase) + 1];
     const early = nextPhase && !claim.enableCheckpoints && !judgement.blockedReason ? this.takeChain(o.chain, pipelineConfig, sessionId, nextPhase) : null;
     const outcome = await store.completePhase(sessionId, phase, runGen, String(job.id), {
@@ -317,7 +318,7 @@ export class PhaseRunner {
       gateResults: judgement.gates,
       artifacts: result.artifacts ?? {},
       ...(judgement.blockedReason ? { blockedReason: judgement.blockedReason } : {}),
-    }, early ? { workerId: this.deps.workerId, agent: this.agentRecord({ ...early.agent, state: 'executing' }), known: { config: claim.config, phases: claim.phases } } : undefined);
+    }, early ? { workerId: this.deps.workerId, agent: this.agentRecord({ ...early.agent, state: 'executing' }), known } : undefined);
     if (early && !(outcome.kind === 'next' && outcome.claim)) {
       early.slot.cancel();
       this.agentStarted.delete(early.agent.agent_id);
@@ -330,12 +331,12 @@ export class PhaseRunner {
       const completed: PhaseJobOutcome = { outcome: 'completed', next: outcome.phase };
       if (early && outcome.claim) {
         log.info({ next: outcome.phase }, 'phase completed; this job runs the next phase');
-        return { outcome: completed, chained: { phase: outcome.phase, slot: early.slot, known: { config: claim.config, phases: claim.phases }, claimed: { claim: outcome.claim, agent: early.agent } } };
+        return { outcome: completed, chained: { phase: outcome.phase, slot: early.slot, known, claimed: { claim: outcome.claim, agent: early.agent } } };
       }
       const chained = this.takeChain(o.chain, pipelineConfig, sessionId, outcome.phase);
       if (chained) {
         log.info({ next: outcome.phase }, 'phase completed; this job runs the next phase');
-        return { outcome: completed, chained: { phase: outcome.phase, slot: chained.slot, known: { config: claim.config, phases: claim.phases } } };
+        return { outcome: completed, chained: { phase: outcome.phase, slot: chained.slot, known } };
       }
       await this.deps.queues.enqueue({ sessionId, phase: outcome.phase, runGen: outcome.runGen, requestId: job.data.requestId }, pipelineConfig);
       log.info({ next: outcome.phase }, 'phase completed; next phase enqueued');
