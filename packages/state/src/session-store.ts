@@ -17,7 +17,7 @@ import { DEFAULT_STREAM_MAXLEN } from './events';
 import { Keys } from './keys';
 import { defineScripts, runScript } from './scripts';
 import { ALL_TENANTS, DEFAULT_TENANT, assertTenant, inScope, type TenantScope } from './tenant';
-import { toHistoryEntry, type DashboardSummary } from './views';
+import { isActiveAgent, toHistoryEntry, type DashboardSummary } from './views';
 
 export interface NewSession {
   sessionId: string;
@@ -623,5 +623,5 @@ function agentArgv(agent: AgentStatus | undefined): string[] {
     memory_usage_mb: agent.memory_usage_mb,
     cpu_usage_percent: agent.cpu_usage_percent,
   };
-  return [agent.agent_id, JSON.stringify(agent), agent.state === 'active' || agent.state === 'executing' ? '1' : '0', JSON.stringify(data)];
+  return [agent.agent_id, JSON.stringify(agent), isActiveAgent(agent) ? '1' : '0', JSON.stringify(data)];
 }

@@ -16,6 +16,9 @@ import type { SessionSnapshot } from './session-store';
 
 /** Pure projections of a session snapshot onto the contract's response shapes. */
 
+/** An agent counts as active while it is active or executing (the session's `active_agents`). */
+export const isActiveAgent = (a: Pick<AgentStatus, 'state'>): boolean => a.state === 'active' || a.state === 'executing';
+
 const num = (v: string | undefined | null, fallback = 0): number => {
   const n = Number(v);
   return v === undefined || v === null || v === '' || !Number.isFinite(n) ? fallback : n;
@@ -75,7 +78,7 @@ export function toStatusResponse(snap: SessionSnapshot, nowMs = Date.now()): Sta
   const elapsed = elapsedSeconds(snap, nowMs);
   // ETA = elapsed / progress done × progress left; null until measurable or once the run ended.
   const eta = status === 'running' && total > 0 && total < 100 ? round2((elapsed / total) * (100 - total)) : null;
-  const active = snap.agents.filter((a) => a.state === 'active' || a.state === 'executing');
+  const active = snap.agents.filter(isActiveAgent);
   return {
     session_id: s.session_id ?? '',
     status,
@@ -114,7 +117,7 @@ function runningGpuUsage(snap: SessionSnapshot): number | null {
 export function toSwarmStatus(snap: SessionSnapshot): SwarmStatus {
   const agents = snap.agents;
   const live = agents.filter((a) => a.state !== 'stopped');
-  const active = live.filter((a) => a.state === 'active' || a.state === 'executing').length;
+  const active = live.filter(isActiveAgent).length;
   const distribution: Record<string, number> = {};
   for (const a of live) distribution[a.phase] = (distribution[a.phase] ?? 0) + 1;
   const latency = snap.session.communication_latency_ms;

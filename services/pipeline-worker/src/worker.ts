@@ -42,7 +42,6 @@ const DEFAULT_BUSY_RETRY_MS = 1_000;
 export class PhaseWorkers {
   private readonly workers: Worker<PhaseJobData, PhaseJobOutcome>[] = [];
   private lastJobAt = Date.now();
-  private running = 0;
   private readonly runningByPhase = new Map<PipelinePhase, number>();
   /** BullMQ jobs held per queue: a job holds its queue's slot until its last chained phase ends. */
   private readonly heldByQueue = new Map<string, number>();
@@ -63,10 +62,10 @@ export class PhaseWorkers {
   }
 
   private startWorker(phase: PipelinePhase, gpu: boolean, concurrency: number): void {
+    const queue = queueName(phase, gpu);
     const worker = new Worker<PhaseJobData, PhaseJobOutcome>(
-      queueName(phase, gpu),
+      queue,
       async (job, token) => {
-        const queue = queueName(phase, gpu);
         this.heldByQueue.set(queue, (this.heldByQueue.get(queue) ?? 0) + 1);
         const slot = this.occupy(phase);
         try {
@@ -105,14 +104,12 @@ export class PhaseWorkers {
   /** Count a phase run against this worker's slots and time it; released once, with its outcome. */
   private occupy(phase: PipelinePhase): PhaseSlot {
     this.lastJobAt = Date.now();
-    this.running++;
     this.runningByPhase.set(phase, (this.runningByPhase.get(phase) ?? 0) + 1);
     const done = timeJob(phase);
     let released = false;
     const free = (): boolean => {
       if (released) return false;
       released = true;
-      this.running--;
       this.runningByPhase.set(phase, (this.runningByPhase.get(phase) ?? 1) - 1);
       return true;
     };

@@ -6,6 +6,7 @@ local function agentAt(i)
   return {id = ARGV[i], record = ARGV[i + 1], active = ARGV[i + 2] == '1', data = ARGV[i + 3]}
 end
 
+-- The twin of isActiveAgent (views.ts), on a stored record's raw JSON.
 local function countsActive(record)
   return record and (string.find(record, '"state":"executing"', 1, true) or string.find(record, '"state":"active"', 1, true)) and true or false
 end
