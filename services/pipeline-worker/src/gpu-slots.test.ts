@@ -1,7 +1,7 @@
 import { phaseJobId, type PhaseExecutor } from '@agent-forge/engine';
 import { ALL_TENANTS, EventReader, runScript } from '@agent-forge/state';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createWorkerHarness, waitFor } from './test-harness';
+import { createWorkerHarness, settledJob, waitFor } from './test-harness';
 
 /** What the GPU phases saw: how many ran at once, on which slot, and who held the slot's lease. */
 let running = 0;
@@ -55,7 +55,7 @@ describe('GPU slots: a one-slot worker', () => {
     }
     // The job that found the slot held went back to the queue (delayed) and was started again later,
     // without that costing it a retry attempt.
-    const jobs = await Promise.all(ids.map((id, i) => h.queues.queue(phases[i]!, true).getJob(phaseJobId(id, phases[i]!, 1))));
+    const jobs = await Promise.all(ids.map((id, i) => settledJob(h.queues.queue(phases[i]!, true), phaseJobId(id, phases[i]!, 1))));
     expect(Math.max(...jobs.map((j) => j!.attemptsStarted))).toBeGreaterThanOrEqual(2);
     expect(jobs.map((j) => j!.attemptsMade)).toEqual([1, 1]); // one run each: the completion
     // Freed right after the phase is recorded (the worker releases it on its way out).
@@ -139,8 +139,8 @@ describe('GPU slots: a lease lost while its phase runs', () => {
     expect(final.phase_metrics[0]!.custom_metrics.attempt).toBe(2);
     const errors = (await new EventReader(h.t.redis, h.t.keys).readAfter(id)).filter((e) => e.event_type === 'error').map((e) => e.data);
     expect(errors).toEqual([expect.objectContaining({ error_code: 'GPU_LEASE_LOST', phase: 'training', recoverable: true, attempt: 1 })]);
-    const job = await h.queues.queue('training', true).getJob(phaseJobId(id, 'training', 1));
-    expect(job!.attemptsMade).toBe(2);
+    const job = await settledJob(h.queues.queue('training', true), phaseJobId(id, 'training', 1));
+    expect(job.attemptsMade).toBe(2);
     // The retry waited for the slot: it started only once the other holder's lease had run out.
     expect(attemptStartedAt).toHaveLength(2);
     expect(attemptStartedAt[1]! - takenAt).toBeGreaterThanOrEqual(550);

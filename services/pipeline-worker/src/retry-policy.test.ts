@@ -1,6 +1,6 @@
 import { attemptOfJob, phaseJobId, PhaseError, type PhaseExecutor } from '@agent-forge/engine';
 import { ALL_TENANTS, EventReader } from '@agent-forge/state';
-import { createWorkerHarness, waitFor } from './test-harness';
+import { createWorkerHarness, settledJob, waitFor } from './test-harness';
 
 /** Fails its first `fail_times` runs (a config key of the phase), then succeeds. */
 const flaky: PhaseExecutor = {
@@ -111,7 +111,7 @@ describe('per-phase retry policy (real BullMQ)', () => {
       ['training', 1, 3, 5],
       ['training', 2, 3, 10],
     ]);
-    const training = (await job(id, 'training'))!;
+    const training = await settledJob(h.queues.queue('training'), phaseJobId(id, 'training', 1));
     expect(training.data.priorAttempts).toBe(1);
     expect(training.opts).toMatchObject({ attempts: 2, backoff: { type: 'capped-exponential', delay: 5, maxDelay: 1_000 } });
     // The job itself ran twice (attempts 2 and 3 of the phase's policy of 3).

@@ -6,6 +6,7 @@ import { pipelineConfigSchema, type PipelinePhase, type RetryPolicy, type SwarmT
 import { ExecutorRegistry, DryRunExecutor, FsArtifactStore, PhaseQueues, type PhaseExecutor } from '@agent-forge/engine';
 import { createLogger, probeGpus, type GpuDevice } from '@agent-forge/runtime';
 import { ALL_TENANTS, CheckpointStore, createTestRedis, EventPublisher, GpuSlots, SessionStore, toStatusResponse, type SessionStoreOptions } from '@agent-forge/state';
+import type { Job, Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { PhaseBoundaryCheckpoints } from './checkpointing';
 import { ControlListener } from './control-listener';
@@ -164,6 +165,16 @@ export function createWorkerHarness(opts: HarnessOptions) {
       return toStatusResponse((await store.snapshot(id, ALL_TENANTS))!);
     },
   };
+}
+
+/**
+ * A phase job once BullMQ has recorded how it ended. The session's status is written inside the
+ * processor, before BullMQ moves the job to completed/failed and counts the attempt, so a test that
+ * saw the session finish must still wait for this before reading `attemptsMade`.
+ */
+export async function settledJob(queue: Queue, jobId: string, timeoutMs = 10_000): Promise<Job> {
+  await waitFor(async () => (await queue.getJob(jobId))?.getState(), (s) => s === 'completed' || s === 'failed', timeoutMs);
+  return (await queue.getJob(jobId))!;
 }
 
 export async function waitFor<T>(fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 10_000): Promise<T> {
