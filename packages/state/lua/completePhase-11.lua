@@ -33,7 +33,7 @@ if redis.call('HGET', pKey, 'status') == 'completed' then return {'dup'} end
 if s[4] ~= gen or s[3] ~= phase then return {'stale', 'superseded'} end
 if TERMINAL[status] then return {'stale', status} end
 local finalAgent = agentAt(16)
-if finalAgent then recordAgent(KEYS[2], KEYS[11], finalAgent, nowIso, channel, maxlen) end
+if finalAgent then recordAgent(KEYS[2], KEYS[11], finalAgent, nowIso, channel, maxlen, s[2]) end
 
 redis.call('HSET', pKey, 'status', 'completed', 'progress', 100, 'ended_ms', nowMs, 'duration_seconds', duration,
   'memory_mb', mem, 'custom_metrics', metricsJson, 'gate_results', gatesJson, 'completed_job', jobId,
@@ -43,7 +43,8 @@ local nextPhase = nil
 for i, p in ipairs(phases) do
   if p == phase then nextPhase = phases[i + 1] end
 end
-local total = totalProgress(phases, 0)
+local done = countCompletion(phases)
+local total = totalProgress(phases, 0, done)
 -- The metrics and gate results go into the event as the worker serialised them: a cjson
 -- decode/encode round trip would turn every empty array (a passing gate's recommendations, an
 -- indicator with no checks) into an object.
@@ -82,7 +83,10 @@ if nextPhase then
     return {'next', nextPhase, gen}
   end
   -- Claimed here for the same job: the phase is never queued, its 'started' progress is the next event.
-  local claim = claimPhase(nextPhase, gen, chainWorker, nowIso, nowMs, channel, maxlen, agentAt(21), '1')
+  local claim = claimPhase(nextPhase, gen, chainWorker, nowIso, nowMs, channel, maxlen, agentAt(21), '1', {
+    status = status, sessionId = s[2], phases = phases, phasesJson = s[5], done = done,
+    prev = phase, prevMetrics = metricsJson, prevArtifacts = artifacts,
+  })
   local out = {'next', nextPhase, gen}
   for _, v in ipairs(claim) do out[#out + 1] = v end
   return out

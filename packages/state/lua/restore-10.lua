@@ -35,7 +35,7 @@ for _, p in ipairs(phases) do
     if nextPhase == '' then nextPhase = p end
   end
 end
-local total = totalProgress(phases, 0)
+local total = totalProgress(phases, 0, completedPhases(phases, true))
 local newStatus = nextPhase == '' and 'completed' or 'initializing'
 redis.call('HSET', KEYS[1], 'status', newStatus, 'current_phase', nextPhase, 'phase_progress', 0, 'total_progress', total,
   'run_gen', gen, 'parked', '0', 'status_reason', 'restored from checkpoint', 'end_reason', '', 'ended_at', '', 'ended_ms', '',

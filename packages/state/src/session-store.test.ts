@@ -67,6 +67,34 @@ describe('SessionStore', () => {
     expect(await t.redis.zscore(t.keys.history(), id)).not.toBeNull();
   });
 
+  it('keeps total progress exact from its completed-phase count: redelivered completions, a restore to an earlier point, a session stored before the count existed', async () => {
+    const phases: PipelinePhase[] = ['cognate', 'evomerge', 'quietstar', 'bitnet'];
+    const total = async (id: string) => toStatusResponse((await store.snapshot(id, ALL_TENANTS))!).total_progress_percent;
+    const id = await newSession(phases);
+    await store.startPhase(id, 'cognate', 1, 'w1');
+    await store.completePhase(id, 'cognate', 1, 'job-a', outcome);
+    await store.completePhase(id, 'cognate', 1, 'job-a', outcome); // redelivered: counted once
+    const afterOne = (await store.snapshot(id, ALL_TENANTS))!;
+    await store.startPhase(id, 'evomerge', 1, 'w1');
+    await store.progress(id, 'evomerge', 1, { percent: 40, metrics: {}, message: '', memoryMb: 1 });
+    expect(await total(id)).toBe(35); // (100 + 40) / 4
+    // Back to the point after the first phase: the count is the snapshot's, not the live one.
+    await store.completePhase(id, 'evomerge', 1, 'job-b', outcome);
+    await store.control(id, 'stop', 'test', ALL_TENANTS);
+    expect((await store.restore(afterOne)).kind).toBe('ok');
+    expect(await total(id)).toBe(25);
+    await store.startPhase(id, 'evomerge', 2, 'w1');
+    await store.progress(id, 'evomerge', 2, { percent: 50, metrics: {}, message: '', memoryMb: 1 });
+    expect(await total(id)).toBe(37.5);
+    // A session written before the count existed: counted from its phase hashes once, then kept.
+    await t.redis.hdel(t.keys.session(id), 'completed_count');
+    await store.completePhase(id, 'evomerge', 2, 'job-c', outcome);
+    expect(await total(id)).toBe(50);
+    await store.startPhase(id, 'quietstar', 2, 'w1');
+    await store.completePhase(id, 'quietstar', 2, 'job-d', outcome);
+    expect(await total(id)).toBe(75);
+  });
+
   it('runs phases to completion exactly once, ignoring a redelivered completion', async () => {
     const id = await newSession();
     expect((await store.startPhase(id, 'cognate', 1, 'w1')).kind).toBe('run');

@@ -177,6 +177,7 @@ export class SessionStore {
       current_phase: first,
       phase_progress: 0,
       total_progress: 0,
+      completed_count: 0,
       created_at: at.toISOString(),
       created_ms: at.getTime(),
       started_ms: at.getTime(),

@@ -15,16 +15,22 @@ end
 -- this record makes: the state it replaces is found on the raw JSON — every record is
 -- JSON.stringify output, no spaces, and a quote inside a string value is escaped), and emit the
 -- agent_update event. KEYS[1] must be the session hash (emit's epoch and tenant live there).
-local function recordAgent(eventsKey, agentsKey, a, nowIso, channel, maxlen)
+-- `sessionId`: the session's id when the caller has read it already. The count is read once per
+-- script run (a completion records two agents: the finished one and the next phase's).
+local agentCache = {}
+local function recordAgent(eventsKey, agentsKey, a, nowIso, channel, maxlen, sessionId)
   local before = redis.call('HGET', agentsKey, a.id)
   redis.call('HSET', agentsKey, a.id, a.record)
   local delta = (a.active and 1 or 0) - (countsActive(before) and 1 or 0)
-  local active = tonumber(redis.call('HGET', KEYS[1], 'active_agents') or '0') or 0
+  if not agentCache.active then agentCache.active = tonumber(redis.call('HGET', KEYS[1], 'active_agents') or '0') or 0 end
+  local active = agentCache.active
   if delta ~= 0 then
     active = math.max(0, active + delta)
+    agentCache.active = active
     redis.call('HSET', KEYS[1], 'active_agents', active)
   end
+  sessionId = sessionId or redis.call('HGET', KEYS[1], 'session_id') or ''
   emitRaw(eventsKey, channel, maxlen, '{"event_type":"agent_update","timestamp":' .. cjson.encode(nowIso) .. ',"session_id":'
-    .. cjson.encode(redis.call('HGET', KEYS[1], 'session_id') or '') .. ',"data":' .. a.data .. '}')
+    .. cjson.encode(sessionId) .. ',"data":' .. a.data .. '}')
   return active
 end

@@ -9,12 +9,35 @@ local function phaseKey(phase)
 end
 local TERMINAL = {completed = true, failed = true, cancelled = true}
 
--- Total progress: completed phases count 100 each, the running one its own percent.
-local function totalProgress(phases, currentPct)
+-- How many of the session's phases are completed. Kept on the session hash (`completed_count`,
+-- moved by completePhase and restore) so progress never reads every phase hash; counted from the
+-- phase hashes, and stored, when `recount` is set or the field is missing (a session written
+-- before the field existed).
+local function completedPhases(phases, recount)
+  if not recount then
+    local n = tonumber(redis.call('HGET', KEYS[1], 'completed_count') or '')
+    if n then return n end
+  end
   local done = 0
   for _, p in ipairs(phases) do
     if redis.call('HGET', phaseKey(p), 'status') == 'completed' then done = done + 1 end
   end
+  redis.call('HSET', KEYS[1], 'completed_count', done)
+  return done
+end
+
+-- A phase has just been marked completed: the count after it.
+local function countCompletion(phases)
+  if redis.call('HEXISTS', KEYS[1], 'completed_count') == 1 then
+    return redis.call('HINCRBY', KEYS[1], 'completed_count', 1)
+  end
+  return completedPhases(phases, true)
+end
+
+-- Total progress: completed phases count 100 each, the running one its own percent. `done`: the
+-- completed count when the caller has it already.
+local function totalProgress(phases, currentPct, done)
+  done = done or completedPhases(phases)
   local total = (done * 100 + (currentPct or 0)) / #phases
   if total > 100 then total = 100 end
   return math.floor(total * 100 + 0.5) / 100, done
