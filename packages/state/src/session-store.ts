@@ -168,8 +168,7 @@ export class SessionStore {
     const first = input.phases[0];
     if (!first) throw new Error('a session needs at least one phase');
     assertTenant(input.tenant);
-    const tx = this.redis.multi();
-    tx.hset(this.keys.session(input.sessionId), {
+    const fields: Record<string, string | number> = {
       session_id: input.sessionId,
       tenant: input.tenant,
       status: 'initializing',
@@ -197,18 +196,18 @@ export class SessionStore {
       last_checkpoint: '',
       active_agents: 0,
       worker_id: '',
-    });
-    for (const phase of input.phases) {
-      tx.hset(this.keys.phase(input.sessionId, phase), { status: 'pending', progress: 0, attempts: 0 });
-    }
-    await tx.exec();
-    // The indexes live in other Cluster slots than the session (and than each other): separate
-    // commands, not one pipeline (ioredis refuses a pipeline whose keys span nodes).
-    await Promise.all([
-      this.redis.pipeline().zadd(this.keys.history(), at.getTime(), input.sessionId).zadd(this.keys.tenantHistory(input.tenant), at.getTime(), input.sessionId).exec(),
-      this.redis.sadd(this.keys.active(), input.sessionId),
-      this.redis.sadd(this.keys.tenantActive(input.tenant), input.sessionId),
-    ]);
+    };
+    // The session and its phase hashes in one script; then the indexes, which live in other
+    // Cluster slots than the session (and than each other): separate commands, one socket write.
+    await runScript(this.redis, 'createSession', this.scriptKeys(input.sessionId), Object.entries(fields).flat());
+    await Promise.all(
+      writeTogether(this.redis, () => [
+        this.redis.zadd(this.keys.history(), at.getTime(), input.sessionId),
+        this.redis.zadd(this.keys.tenantHistory(input.tenant), at.getTime(), input.sessionId),
+        this.redis.sadd(this.keys.active(), input.sessionId),
+        this.redis.sadd(this.keys.tenantActive(input.tenant), input.sessionId),
+      ]),
+    );
   }
 
   /** Does the session exist within `scope` (another tenant's reads as missing)? */
@@ -228,12 +227,7 @@ export class SessionStore {
    * check runs inside the snapshot script, so another tenant's session is never even read out.
    */
   async snapshot(sessionId: string, scope: TenantScope): Promise<SessionSnapshot | null> {
-    const reply = await runScript<string>(this.redis, 'snapshot', this.phaseScriptKeys(sessionId), [scope]);
-    if (!reply) return null;
-    const snap = JSON.parse(reply) as SessionSnapshot;
-    if (!snap.session.status) return null;
-    snap.agents.sort((a, b) => a.agent_id.localeCompare(b.agent_id));
-    return snap;
+    return parseSnapshot(await runScript<string>(this.redis, 'snapshot', this.phaseScriptKeys(sessionId), [scope]));
   }
 
   async status(sessionId: string): Promise<PipelineStatus | null> {
@@ -463,33 +457,31 @@ export class SessionStore {
    * (it outlives the session), and every key of the session expires after the retention period.
    */
   async finalize(sessionId: string): Promise<void> {
-    // Three round trips, the commands of each sent together: every pipeline pays this once.
-    const snap = await this.snapshot(sessionId, ALL_TENANTS);
-    const tenant = snap?.session.tenant || DEFAULT_TENANT;
-    // Different Cluster slots: separate commands, not one pipeline (but one socket write).
-    const [checkpointIds] = await Promise.all(
-      writeTogether(this.redis, () => [
-        this.redis.zrange(this.keys.sessionCheckpoints(sessionId), '0', '-1'),
-        this.redis.srem(this.keys.active(), sessionId),
-        this.redis.srem(this.keys.tenantActive(tenant), sessionId),
-      ]),
-    );
-    if (!snap || !isTerminalStatus(snap.session.status as PipelineStatus)) return;
+    // Two round trips: the session read and set to expire in one script, then the indexes, the
+    // checkpoints' keys and the history record, sent together (they live in other Cluster slots).
     const ttlMs = this.retentionSeconds * 1000;
-    const tx = this.redis.multi();
-    for (const key of [...this.scriptKeys(sessionId), this.keys.agents(sessionId), this.keys.sessionCheckpoints(sessionId)]) tx.pexpire(key, ttlMs);
-    for (const id of checkpointIds) tx.pexpire(this.keys.checkpoint(sessionId, id), ttlMs);
+    const reply = await runScript<string[]>(this.redis, 'finalizeSession', [...this.phaseScriptKeys(sessionId), this.keys.sessionCheckpoints(sessionId)], [ttlMs]);
+    const snap = parseSnapshot(reply[0]);
+    const tenant = snap?.session.tenant || DEFAULT_TENANT;
+    const terminal = reply[1] === '1';
+    const checkpointIds = reply.slice(2);
     await Promise.all(
       writeTogether(this.redis, () => [
-        tx.exec(),
-        // Each owner key is in a slot of its own (Cluster).
-        ...checkpointIds.flatMap((id) => [this.redis.pexpire(this.keys.checkpointOwner(id), ttlMs), this.redis.pexpire(this.keys.tenantCheckpointOwner(tenant, id), ttlMs)]),
-        // History outlives the session and is capped in count: the oldest records beyond the cap go.
-        runScript(this.redis, 'recordHistory', [this.keys.history(), this.keys.historyEntries(), this.keys.tenantHistory(tenant)], [
-          sessionId,
-          JSON.stringify({ ...toHistoryEntry(snap), tenant }),
-          this.historyMax,
-        ]),
+        this.redis.srem(this.keys.active(), sessionId),
+        this.redis.srem(this.keys.tenantActive(tenant), sessionId),
+        ...(snap && terminal
+          ? [
+              ...checkpointIds.map((id) => this.redis.pexpire(this.keys.checkpoint(sessionId, id), ttlMs)),
+              // Each owner key is in a slot of its own (Cluster).
+              ...checkpointIds.flatMap((id) => [this.redis.pexpire(this.keys.checkpointOwner(id), ttlMs), this.redis.pexpire(this.keys.tenantCheckpointOwner(tenant, id), ttlMs)]),
+              // History outlives the session and is capped in count: the oldest records beyond the cap go.
+              runScript(this.redis, 'recordHistory', [this.keys.history(), this.keys.historyEntries(), this.keys.tenantHistory(tenant)], [
+                sessionId,
+                JSON.stringify({ ...toHistoryEntry(snap), tenant }),
+                this.historyMax,
+              ]),
+            ]
+          : []),
       ]),
     );
   }
@@ -583,6 +575,15 @@ export class SessionStore {
 }
 
 /** A claimPhase reply (includes/claim.lua) as the worker uses it. */
+/** The snapshot scripts' document (includes/snapshot.lua); null for a missing session. */
+function parseSnapshot(json: string | undefined): SessionSnapshot | null {
+  if (!json) return null;
+  const snap = JSON.parse(json) as SessionSnapshot;
+  if (!snap.session.status) return null;
+  snap.agents.sort((a, b) => a.agent_id.localeCompare(b.agent_id));
+  return snap;
+}
+
 function parseClaim(r: (string | number)[], known?: KnownSession): StartPhaseResult {
   if (r[0] === 'run') {
     const [, resume, attempt, config, checkpoints, prev, prevMetrics, prevArtifacts, monitoring, topology, maxAgents, phases] = r.map(String);

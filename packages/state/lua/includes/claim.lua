@@ -8,24 +8,38 @@
 -- config and phases come back empty: the caller holds them from an earlier claim of the same run
 -- generation, and within one generation they never change (only a restore, which starts a new
 -- generation, rewrites them).
+-- The session fields a phase script needs, in one HMGET, with the emit and agent caches primed
+-- from it (the stream's epoch and tenant, the active-agent count): nothing later re-reads them.
+local function readHead()
+  local v = redis.call('HMGET', KEYS[1], 'status', 'session_id', 'current_phase', 'run_gen', 'phases', 'completed_count',
+    'events_epoch', 'tenant', 'active_agents', 'enable_checkpoints', 'enable_monitoring', 'swarm_topology', 'max_agents')
+  if v[7] then emitCache.epoch = v[7] end
+  if v[1] then
+    emitCache.tenant = cjson.encode(v[8] or 'default')
+    agentCache.active = tonumber(v[9] or '0') or 0
+  end
+  return {status = v[1], sessionId = v[2], currentPhase = v[3], runGen = v[4], phasesJson = v[5], completedCount = v[6],
+    cfg = {v[10] or '0', v[11] or '1', v[12] or '', v[13] or ''}}
+end
+
 -- `chained`: set by completePhase claiming the next phase in the same run — what it has just read
--- and written (session status, id, phases, the completed count, the phase just completed and its
--- outputs), so the claim neither re-reads nor re-checks it: {status, sessionId, phases, phasesJson,
--- done, prev, prevMetrics, prevArtifacts}.
+-- (the session's head, its phases decoded, the completed count, the phase just completed and its
+-- outputs), so the claim neither re-reads nor re-checks it, and also moves the session's
+-- current_phase (which completePhase left to it): {head, phases, done, prev, prevMetrics, prevArtifacts}.
 local function claimPhase(phase, gen, workerId, nowIso, nowMs, channel, maxlen, agent, lean, chained)
-  local status, sessionId, phases, phasesJson
+  local head, phases
   local pKey = phaseKey(phase)
   local p
   if chained then
-    status, sessionId, phases, phasesJson = chained.status, chained.sessionId, chained.phases, chained.phasesJson
+    head, phases = chained.head, chained.phases
     p = redis.call('HMGET', pKey, 'progress', 'started_ms', 'resume_state')
   else
-    local s = redis.call('HMGET', KEYS[1], 'status', 'session_id', 'current_phase', 'run_gen', 'phases')
-    status, sessionId, phasesJson = s[1], s[2], s[5]
+    head = readHead()
+    local status = head.status
     if not status then return {'gone'} end
     if TERMINAL[status] then return {'skip', status} end
-    if s[4] ~= gen then return {'skip', 'superseded by run generation ' .. tostring(s[4])} end
-    if s[3] ~= phase then return {'skip', 'session is at phase ' .. tostring(s[3])} end
+    if head.runGen ~= gen then return {'skip', 'superseded by run generation ' .. tostring(head.runGen)} end
+    if head.currentPhase ~= phase then return {'skip', 'session is at phase ' .. tostring(head.currentPhase)} end
     local h = redis.call('HMGET', pKey, 'status', 'progress', 'started_ms', 'resume_state')
     if h[1] == 'completed' then return {'skip', 'phase already completed'} end
     if status == 'paused' then
@@ -33,9 +47,10 @@ local function claimPhase(phase, gen, workerId, nowIso, nowMs, channel, maxlen, 
       redis.call('HSET', pKey, 'status', 'paused')
       return {'parked'}
     end
-    phases = cjson.decode(phasesJson)
+    phases = cjson.decode(head.phasesJson)
     p = {h[2], h[3], h[4]}
   end
+  local status, sessionId = head.status, head.sessionId
   local attempt = redis.call('HINCRBY', pKey, 'attempts', 1)
   -- A new run of the phase: the live GPU reading of an earlier one no longer applies.
   if (p[2] or '') == '' then
@@ -46,7 +61,7 @@ local function claimPhase(phase, gen, workerId, nowIso, nowMs, channel, maxlen, 
   local pct = tonumber(p[1] or '0') or 0
   local total = totalProgress(phases, pct, chained and chained.done)
   redis.call('HSET', KEYS[1], 'status', 'running', 'worker_id', workerId, 'heartbeat_ms', nowMs, 'updated_at', nowIso,
-    'total_progress', total, 'phase_progress', pct)
+    'total_progress', total, 'phase_progress', pct, 'current_phase', phase)
   if status == 'initializing' then
     redis.call('HSET', KEYS[1], 'started_ms', nowMs)
   end
@@ -69,8 +84,8 @@ local function claimPhase(phase, gen, workerId, nowIso, nowMs, channel, maxlen, 
       end
     end
   end
-  local cfg = redis.call('HMGET', KEYS[1], 'enable_checkpoints', 'enable_monitoring', 'swarm_topology', 'max_agents')
+  local cfg = head.cfg
   local config, phasesOut = '', ''
-  if lean ~= '1' then config, phasesOut = redis.call('HGET', KEYS[1], 'config') or '{}', phasesJson end
-  return {'run', p[3] or '', attempt, config, cfg[1] or '0', prev, prevMetrics, prevArtifacts, cfg[2] or '1', cfg[3] or '', cfg[4] or '', phasesOut}
+  if lean ~= '1' then config, phasesOut = redis.call('HGET', KEYS[1], 'config') or '{}', head.phasesJson end
+  return {'run', p[3] or '', attempt, config, cfg[1], prev, prevMetrics, prevArtifacts, cfg[2], cfg[3], cfg[4], phasesOut}
 end

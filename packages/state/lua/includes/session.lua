@@ -26,11 +26,10 @@ local function completedPhases(phases, recount)
   return done
 end
 
--- A phase has just been marked completed: the count after it.
-local function countCompletion(phases)
-  if redis.call('HEXISTS', KEYS[1], 'completed_count') == 1 then
-    return redis.call('HINCRBY', KEYS[1], 'completed_count', 1)
-  end
+-- A phase has just been marked completed: the count after it. `before`: the stored count as the
+-- script read it (false when the session has none yet).
+local function countCompletion(phases, before)
+  if before then return redis.call('HINCRBY', KEYS[1], 'completed_count', 1) end
   return completedPhases(phases, true)
 end
 
