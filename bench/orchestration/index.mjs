@@ -14,6 +14,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { ROOT, envNumber, machine, require, round, writeResult, deleteKeysMatching } from '../lib/harness.mjs';
@@ -76,7 +77,34 @@ async function rawChain(concurrency) {
 // Quality gates are off: a no-op phase writes no model, so theater detection would rightly pause
 // every pipeline; what is measured is the orchestration (state, events, enqueue, checkpoints).
 // ── our worker path ───────────────────────────────────────────────────────────────────────────
+// Completion is seen where the raw chain sees its own: in the worker, as the job that ran the
+// session's last phase returns (by then the session is finalized).
+class CompletionWatchingRunner extends PhaseRunner {
+  constructor(done, deps) {
+    super(deps);
+    this.done = done;
+  }
+  async run(job, opts) {
+    const outcome = await super.run(job, opts);
+    if (outcome.outcome === 'completed' && outcome.next === null) this.done.get(job.data.sessionId)?.();
+    return outcome;
+  }
+}
+
+// The events still go to a subscriber, as deployed: Redis pays the fan-out to the realtime
+// replicas. This one stands in for them and reads and discards the bytes: decoding the events is
+// the realtime service's work (measured by the realtime-fanout bench), never a worker's.
+async function discardingSubscriber(channel) {
+  const { hostname, port } = new URL(REDIS_URL);
+  const socket = net.connect(Number(port || 6379), hostname);
+  await new Promise((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+  socket.on('data', () => {});
+  socket.write(`SUBSCRIBE ${channel}\r\n`);
+  return socket;
+}
+
 async function ourPath(concurrency, label, executors = []) {
+  const done = new Map();
   const keys = new state.Keys(`${prefix}-${label}`);
   const redis = conn();
   const store = new state.SessionStore(redis, keys);
@@ -98,20 +126,11 @@ async function ourPath(concurrency, label, executors = []) {
     lockDurationMs: 30_000,
     stalledIntervalMs: 30_000,
     chainBudgetMs: CHAIN_MS,
-    runner: new PhaseRunner({ store, events: new state.EventPublisher(redis, keys), queues, registry, control, artifacts, boundary, logger, workerId: 'bench', metricsIntervalMs: 1_000, defaultExecutor: 'dry-run', agentMemoryLimitMb: 256 }),
+    runner: new CompletionWatchingRunner(done, { store, events: new state.EventPublisher(redis, keys), queues, registry, control, artifacts, boundary, logger, workerId: 'bench', metricsIntervalMs: 1_000, defaultExecutor: 'dry-run', agentMemoryLimitMb: 256 }),
     logger,
   });
   workers.start();
-  // completion comes over the same pub/sub every realtime replica listens to
-  const sub = conn();
-  const done = new Map();
-  sub.on('message', (_ch, msg) => {
-    // Only completions are parsed: the benchmark's own bookkeeping should not weigh on the side it measures.
-    if (!msg.includes('"status":"completed"')) return;
-    const e = JSON.parse(msg);
-    if (e.event_type === 'pipeline_progress' && e.data.status === 'completed') done.get(e.session_id)?.();
-  });
-  await sub.subscribe(keys.eventsChannel());
+  const fanOut = await discardingSubscriber(keys.eventsChannel());
   const run = (phases, config, enableCheckpoints) =>
     new Promise((resolve) => {
       const sessionId = randomUUID();
@@ -141,6 +160,7 @@ async function ourPath(concurrency, label, executors = []) {
     close: async () => {
       await workers.close();
       await queues.close();
+      fanOut.destroy();
       rmSync(artifactRoot, { recursive: true, force: true });
     },
   };

@@ -586,7 +586,7 @@ function parseSnapshot(json: string | undefined): SessionSnapshot | null {
 
 function parseClaim(r: (string | number)[], known?: KnownSession): StartPhaseResult {
   if (r[0] === 'run') {
-    const [, resume, attempt, config, checkpoints, prev, prevMetrics, prevArtifacts, monitoring, topology, maxAgents, phases] = r.map(String);
+    const [resume, attempt, config, checkpoints, prev, prevMetrics, prevArtifacts, monitoring, topology, maxAgents, phases] = String(r[1]).split('\x1f');
     return {
       kind: 'run',
       resumeState: resume ? JSON.parse(resume) : null,

@@ -2,8 +2,8 @@
 -- the same job). Guards make redelivered or superseded jobs harmless. KEYS as the phase scripts:
 -- session, events, 8 phase hashes, agents hash. Needs the emit, session and agent includes.
 -- Returns {'gone'} | {'skip', reason} | {'parked'}
---       | {'run', resume_state, attempt, config JSON, enable_checkpoints, previous phase, its metrics JSON,
---          its artifacts JSON, enable_monitoring, swarm_topology, max_agents, phases JSON}
+--       | {'run', the \31-joined fields: resume_state, attempt, config JSON, enable_checkpoints, previous phase,
+--          its metrics JSON, its artifacts JSON, enable_monitoring, swarm_topology, max_agents, phases JSON}
 -- (everything the worker needs to run the phase, so it reads nothing else). With `lean` = '1' the
 -- config and phases come back empty: the caller holds them from an earlier claim of the same run
 -- generation, and within one generation they never change (only a restore, which starts a new
@@ -87,5 +87,7 @@ local function claimPhase(phase, gen, workerId, nowIso, nowMs, channel, maxlen, 
   local cfg = head.cfg
   local config, phasesOut = '', ''
   if lean ~= '1' then config, phasesOut = redis.call('HGET', KEYS[1], 'config') or '{}', head.phasesJson end
-  return {'run', p[3] or '', attempt, config, cfg[1], prev, prevMetrics, prevArtifacts, cfg[2], cfg[3], cfg[4], phasesOut}
+  -- One string, the fields separated by \31 (never found in JSON or in any of these values): the
+  -- client decodes one reply element instead of twelve.
+  return {'run', table.concat({p[3] or '', attempt, config, cfg[1], prev, prevMetrics, prevArtifacts, cfg[2], cfg[3], cfg[4], phasesOut}, '\31')}
 end
