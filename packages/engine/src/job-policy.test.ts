@@ -3,6 +3,7 @@ import { Job } from 'bullmq';
 import {
   DEFAULT_RETRY_POLICY,
   backoffDelayMs,
+  configuredExecutor,
   phaseBackoffStrategy,
   phaseNeedsGpu,
   planPhaseJob,
@@ -84,5 +85,14 @@ describe('env defaults', () => {
     expect(Env.parse({ GPU_PHASES: '' }).GPU_PHASES).toEqual([]);
     expect(Env.safeParse({ GPU_PHASES: 'trainnig' }).success).toBe(false);
     expect(Env.safeParse({ RETRY_BACKOFF_TYPE: 'linear' }).success).toBe(false);
+  });
+});
+
+describe('configured executor', () => {
+  it("the phase's own executor beats the pipeline-wide one; none named: null (the worker's default)", () => {
+    expect(configuredExecutor({ executor: 'forge', training: { executor: 'command' } }, 'training')).toBe('command');
+    expect(configuredExecutor({ executor: 'forge', training: {} }, 'training')).toBe('forge');
+    expect(configuredExecutor({ training: { steps: 3 } }, 'training')).toBeNull();
+    expect(configuredExecutor({}, 'cognate')).toBeNull();
   });
 });

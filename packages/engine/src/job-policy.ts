@@ -63,6 +63,15 @@ export function phaseNeedsGpu(config: Record<string, unknown>, phase: PipelinePh
   return typeof own === 'boolean' ? own : gpuPhases.includes(phase);
 }
 
+/**
+ * The executor the pipeline config names for a phase (its own section first, then the
+ * pipeline-wide one); null when it names none and the worker's default applies.
+ */
+export function configuredExecutor(config: Record<string, unknown>, phase: PipelinePhase): string | null {
+  const named = section(config, phase).executor ?? config.executor;
+  return named === undefined || named === null ? null : String(named);
+}
+
 export function planPhaseJob(config: Record<string, unknown>, phase: PipelinePhase, defaults: PhaseJobDefaults): PhaseJobPlan {
   return { retry: resolveRetryPolicy(config, phase, defaults.retry), gpu: phaseNeedsGpu(config, phase, defaults.gpuPhases) };
 }

@@ -1,7 +1,7 @@
 import { PIPELINE_PHASES, type PipelinePhase, type QueueStats } from '@agent-forge/contracts';
 import type { Keys } from '@agent-forge/state';
 import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
-import { DEFAULT_JOB_DEFAULTS, planPhaseJob, retryJobOptions, type PhaseJobDefaults } from './job-policy';
+import { DEFAULT_JOB_DEFAULTS, configuredExecutor, planPhaseJob, retryJobOptions, type PhaseJobDefaults } from './job-policy';
 
 /** What a phase job carries. Everything else is read from Redis when the job starts. */
 export interface PhaseJobData {
@@ -16,6 +16,12 @@ export interface PhaseJobData {
    * previous phase's job): they count against the phase's retry policy.
    */
   priorAttempts?: number;
+  /**
+   * The executor the pipeline config names for the phase (null: the worker's default), so the
+   * worker knows the phase's agent before its claim and records it in the claim's own round trip.
+   * Absent on jobs enqueued before the field existed.
+   */
+  executor?: string | null;
 }
 
 /** The queue of a phase's jobs; `gpu`: the separate queue only workers with GPU slots consume. */
@@ -93,7 +99,7 @@ export class PhaseQueues {
       ...overrides,
     };
     const queue = this.queue(data.phase, plan.gpu);
-    await queue.add(data.phase, data, opts);
+    await queue.add(data.phase, { ...data, executor: configuredExecutor(pipelineConfig, data.phase) }, opts);
     return { jobId, queue: queue.name };
   }
 

@@ -58,7 +58,7 @@ describe('checkpoints', () => {
     const status = (await request(app).get(`${P}/status/${id}`).expect(200)).body;
     expect(status).toMatchObject({ status: 'initializing', current_phase: 'evomerge', phases_completed: ['cognate'], total_progress_percent: 50 });
     const job = await queues.queue('evomerge').getJob(phaseJobId(id, 'evomerge', 2));
-    expect(job?.data).toEqual({ sessionId: id, phase: 'evomerge', runGen: 2, requestId: 'load-1' });
+    expect(job?.data).toEqual({ sessionId: id, phase: 'evomerge', runGen: 2, requestId: 'load-1', executor: null });
   });
 
   it('loads while the session is live into a new session', async () => {

@@ -28,7 +28,7 @@ describe('POST /start', () => {
 
     const job = await queues.queue('evomerge').getJob(phaseJobId(id, 'evomerge', 1));
     expect(job).toBeDefined();
-    expect(job?.data).toEqual({ sessionId: id, phase: 'evomerge', runGen: 1, requestId: 'req-start-1' });
+    expect(job?.data).toEqual({ sessionId: id, phase: 'evomerge', runGen: 1, requestId: 'req-start-1', executor: null });
     expect(await queues.queue('training').getJob(phaseJobId(id, 'training', 1))).toBeUndefined();
 
     const status = await request(app).get(`${P}/status/${id}`).expect(200);
@@ -191,7 +191,7 @@ describe('POST /control', () => {
     expect(await sessions.park(id, 'cognate', 1, { step: 2 })).toBe('parked');
     await control(id, 'resume').set('x-request-id', 'resume-1').expect(200);
     const job = await queues.queue('cognate').getJob(phaseJobId(id, 'cognate', 2));
-    expect(job?.data).toEqual({ sessionId: id, phase: 'cognate', runGen: 2, requestId: 'resume-1' });
+    expect(job?.data).toEqual({ sessionId: id, phase: 'cognate', runGen: 2, requestId: 'resume-1', executor: null });
   });
 
   it('stop checkpoints the session (graceful) and ends it cancelled', async () => {

@@ -64,6 +64,33 @@ it('with chaining off (WORKER_CHAIN_MS=0) every phase goes through its own queue
   expect(await phasesWithJobs(unchained, id)).toEqual(['cognate', 'evomerge', 'quietstar']);
 });
 
+it("a job carries the executor its config names, so each phase's agent is recorded by its claim; a job without it (enqueued before) still records its agent", async () => {
+  // Agent records made outside the claim and completion scripts, per session.
+  const separateAgentWrites = jest.spyOn(unchained.store, 'updateAgent');
+  const writesFor = (session: string) => separateAgentWrites.mock.calls.filter(([s]) => s === session).length;
+  const id = await unchained.startSession(['cognate', 'evomerge'], { ...NOOP, executor: 'dry-run', evomerge: { executor: 'dry-run', steps: 1, step_ms: 0 } });
+  await waitFor(() => unchained.status(id), (s) => s.status === 'completed');
+  expect(writesFor(id)).toBe(0);
+  const jobs = await Promise.all((['cognate', 'evomerge'] as const).map((p) => unchained.queues.queue(p).getJob(phaseJobId(id, p, 1))));
+  expect(jobs.map((j) => j!.data.executor)).toEqual(['dry-run', 'dry-run']);
+  const agentStates = (await eventsOf(unchained, id)).filter((e) => e.event_type === 'agent_update').map((e) => `${String(e.data.phase)}:${String(e.data.state)}`);
+  expect(agentStates).toEqual(['cognate:executing', 'cognate:stopped', 'evomerge:executing', 'evomerge:stopped']);
+
+  // Config naming no executor: null (the worker's default applies).
+  const byDefault = await unchained.startSession(['cognate'], NOOP);
+  await waitFor(() => unchained.status(byDefault), (s) => s.status === 'completed');
+  expect((await unchained.queues.queue('cognate').getJob(phaseJobId(byDefault, 'cognate', 1)))!.data.executor).toBeNull();
+
+  // A job as enqueued before jobs carried their executor.
+  const again = await unchained.startSession(['evomerge'], NOOP, false, { enqueue: false });
+  await unchained.queues.queue('evomerge').add('evomerge', { sessionId: again, phase: 'evomerge', runGen: 1 }, { jobId: phaseJobId(again, 'evomerge', 1) });
+  await waitFor(() => unchained.status(again), (s) => s.status === 'completed');
+  const legacyStates = (await eventsOf(unchained, again)).filter((e) => e.event_type === 'agent_update').map((e) => String(e.data.state));
+  expect(legacyStates).toEqual(['executing', 'stopped']);
+  expect(writesFor(again)).toBe(1); // its executing record, written after the claim
+  separateAgentWrites.mockRestore();
+});
+
 it('a phase that needs a GPU is never chained: it waits in its GPU queue for a worker with a slot', async () => {
   const id = await chained.startSession(['cognate', 'evomerge'], { ...NOOP, evomerge: { gpu: true } });
   await waitFor(() => chained.status(id), (s) => s.current_phase === 'evomerge' && s.phases_completed.length === 1);

@@ -15,6 +15,7 @@ import {
   type PhaseGpu,
   attemptOfJob,
   backoffDelayMs,
+  configuredExecutor,
   phaseNeedsGpu,
   planPhaseJob,
 } from '@agent-forge/engine';
@@ -159,9 +160,16 @@ export class PhaseRunner {
     const { sessionId, runGen } = job.data;
     const gpuSlot = o.gpuSlot;
     const log = logger.child({ sessionId, phase, runGen, jobId: job.id, requestId: job.data.requestId, ...(o.chainedFrom ? { chained: true } : {}) });
-    // A chained phase's config is the one the previous claim returned: its agent is known before
-    // the claim, which records it in the same round trip.
-    const knownAgent = o.claimed?.agent ?? (o.chainedFrom ? this.agentFor(sessionId, phase, this.executorOf(o.chainedFrom.config as PipelineConfig, phase)) : null);
+    // The phase's agent is known before the claim, which records it in the same round trip: a
+    // chained phase's from the config the previous claim returned, the job's own phase's from the
+    // executor the job carries (a job enqueued before jobs carried it records it after the claim).
+    const knownAgent =
+      o.claimed?.agent ??
+      (o.chainedFrom
+        ? this.agentFor(sessionId, phase, this.executorOf(o.chainedFrom.config as PipelineConfig, phase))
+        : phase === job.data.phase && job.data.executor !== undefined
+          ? this.agentFor(sessionId, phase, job.data.executor ?? this.deps.defaultExecutor)
+          : null);
     const claim =
       o.claimed?.claim ??
       (await store.startPhase(
@@ -364,8 +372,7 @@ export class PhaseRunner {
   }
 
   private executorOf(pipelineConfig: PipelineConfig, phase: PipelinePhase): string {
-    const phaseConfig = (pipelineConfig[phase] ?? {}) as Record<string, unknown>;
-    return String(phaseConfig.executor ?? pipelineConfig.executor ?? this.deps.defaultExecutor);
+    return configuredExecutor(pipelineConfig, phase) ?? this.deps.defaultExecutor;
   }
 
   private async handleFailure(

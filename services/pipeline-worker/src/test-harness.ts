@@ -152,13 +152,14 @@ export function createWorkerHarness(opts: HarnessOptions) {
       phases: PipelinePhase[],
       rawConfig: Record<string, unknown>,
       enableCheckpoints = false,
-      options: { enableMonitoring?: boolean; swarm?: { topology: SwarmTopology; maxAgents: number } } = {},
+      /** enqueue: false leaves the first job to the test. */
+      options: { enableMonitoring?: boolean; swarm?: { topology: SwarmTopology; maxAgents: number }; enqueue?: boolean } = {},
     ): Promise<string> {
       const sessionId = randomUUID();
       const config = pipelineConfigSchema(phases).parse(rawConfig);
       const swarm = options.swarm ?? { topology: 'hierarchical', maxAgents: 10 };
       await store.create({ sessionId, tenant: 'default', phases, config, enableMonitoring: options.enableMonitoring ?? opts.enableMonitoring ?? true, enableCheckpoints, topology: swarm.topology, maxAgents: swarm.maxAgents, preset: null });
-      await queues.enqueue({ sessionId, phase: phases[0]!, runGen: 1 }, config);
+      if (options.enqueue !== false) await queues.enqueue({ sessionId, phase: phases[0]!, runGen: 1 }, config);
       return sessionId;
     },
     async status(id: string) {
