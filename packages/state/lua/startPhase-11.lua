@@ -7,10 +7,12 @@
   claim succeeds; ARGV[8] '' = none (a worker that already holds the session's config, e.g.
   running the next phase of its own job, knows the agent before claiming and saves a round trip)
   ARGV[12] '1': leave the config and phases out of the reply (the caller has them; see claimPhase)
-  Returns what claimPhase returns (includes/claim.lua).
+  Returns what claimPhase returns (includes/claim.lua). Its events (the phase's start, its agent)
+  are announced as one pub/sub message.
 ]]
 --@include emit
 --@include session
 --@include agent
 --@include claim
-return claimPhase(ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], agentAt(8), ARGV[12] or '')
+holdAnnouncements()
+return publishHeld(claimPhase(ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], agentAt(8), ARGV[12] or ''))

@@ -25,9 +25,10 @@ export interface EventRouterOptions {
 }
 
 /**
- * The replica's one subscription to the events doorbell. Each message is a complete envelope JSON
- * (the publish script already put `event_id` in), so it is parsed once for routing and the very
- * same string goes to every matching socket: no re-serialization per client.
+ * The replica's one subscription to the events doorbell. Each message is one or more complete
+ * envelope JSONs, one per line (the publish script already put `event_id` in), so each is parsed
+ * once for routing and the very same string goes to every matching socket: no re-serialization
+ * per client.
  *
  * Never silently deaf: Socket.IO's Redis adapter had replicas that stayed up after a Redis
  * reconnect without their subscriptions (socket.io-redis-adapter issues), so clients silently got
@@ -138,13 +139,25 @@ export class EventRouter {
       if (message.startsWith(this.canaryPrefix)) this.heard();
       return; // other replicas' canaries: not ours to check
     }
+    // One message may carry several envelopes, one per line (a script that emits several events
+    // announces them together); JSON never holds a raw newline, so the split is exact.
+    let start = 0;
+    for (;;) {
+      const end = message.indexOf('\n', start);
+      this.routeSafely(end === -1 ? (start === 0 ? message : message.slice(start)) : message.slice(start, end));
+      if (end === -1) return;
+      start = end + 1;
+    }
+  };
+
+  private routeSafely(envelope: string): void {
     try {
-      this.route(message);
+      this.route(envelope);
     } catch (err) {
       // A bad event must never take the replica down with it.
       this.logger.error({ err }, 'failed to route event');
     }
-  };
+  }
 
   private heard(): void {
     this.lastHeard = Date.now();

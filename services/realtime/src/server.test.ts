@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { EventEnvelope, WsStatsResponse, type EventData } from '@agent-forge/contracts';
 import { closeRedis, createLogger, createRedis, type Redis } from '@agent-forge/runtime';
-import { EventPublisher, Keys } from '@agent-forge/state';
+import { ALL_TENANTS, EventPublisher, Keys, SessionStore } from '@agent-forge/state';
 import { WebSocket } from 'ws';
 import { loadConfig, type RealtimeServerConfig } from './config';
 import { CLIENT_PAGE_TITLE } from './client-page';
@@ -199,6 +199,32 @@ describe('event fan-out from Redis pub/sub', () => {
     expect(types(sockets.metrics)).toEqual(['error']);
     expect(types(sockets.pipeline)).toEqual(['phase_complete', 'error']);
     expect(types(sockets.dashboard)).toEqual(['agent_update', 'phase_complete', 'error']);
+  });
+
+  test("a script's several events arrive as one pub/sub message and reach clients as separate frames, in order", async () => {
+    const store = new SessionStore(redis, keys);
+    const session = randomUUID();
+    await store.create({ sessionId: session, tenant: 'default', phases: ['cognate'], config: {}, enableMonitoring: false, enableCheckpoints: false, topology: 'hierarchical', maxAgents: 4, preset: null });
+    const dashboard = await TestClient.open(main.ws, `/ws/dashboard?session_id=${session}`);
+    const raw = createRedis({ url: REDIS_URL, name: 'realtime-test-raw' });
+    redisConnections.push(raw);
+    const messages: string[] = [];
+    raw.on('message', (_channel: string, message: string) => {
+      if (message.includes(session)) messages.push(message);
+    });
+    await raw.subscribe(keys.eventsChannel());
+    // The claim emits the phase's start and records its agent: two events, one announcement.
+    const agent = { agent_id: 'cognate-a', role: 'coordinator', phase: 'cognate' as const, state: 'executing' as const, current_task: 'run', memory_usage_mb: 1, cpu_usage_percent: 0, uptime_seconds: 0 };
+    expect((await store.startPhase(session, 'cognate', 1, 'w1', agent)).kind).toBe('run');
+    await dashboard.waitFor((f) => f.event_type === 'agent_update');
+    await eventually(() => messages.length === 1);
+    expect(messages[0]!.split('\n')).toHaveLength(2);
+    expect(dashboard.events().map((f) => f.event_type)).toEqual(['pipeline_progress', 'agent_update']);
+    const ids = dashboard.events().map((f) => f.event_id as string);
+    expect(ids[0]! < ids[1]!).toBe(true);
+    await raw.unsubscribe();
+    // Ended, so the overview frames of the tests below count no session of this one.
+    await store.control(session, 'cancel', 'test over', ALL_TENANTS);
   });
 
   test('two replicas on one Redis both deliver the same events', async () => {
