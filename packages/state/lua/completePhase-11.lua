@@ -23,7 +23,8 @@
 --@include agent
 --@include claim
 -- The events of one completion (the agent stopped, the phase complete, the next phase started and
--- its agent) are announced as one pub/sub message.
+-- its agent) are announced as one pub/sub message, and the active-agent count is written once
+-- (see deferWrites in includes/agent.lua).
 local function complete()
   local phase, gen, jobId, metricsJson, duration, mem, gatesJson = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
   local nowIso, nowMs, channel, maxlen, gpu, artifacts = ARGV[8], ARGV[9], ARGV[10], ARGV[11], ARGV[12], ARGV[13]
@@ -100,5 +101,5 @@ local function complete()
   return {'completed'}
 end
 
-holdAnnouncements()
-return publishHeld(complete())
+deferWrites()
+return finishScript(complete())

@@ -14,5 +14,5 @@
 --@include session
 --@include agent
 --@include claim
-holdAnnouncements()
-return publishHeld(claimPhase(ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], agentAt(8), ARGV[12] or ''))
+deferWrites()
+return finishScript(claimPhase(ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], agentAt(8), ARGV[12] or ''))

@@ -67,6 +67,25 @@ describe('SessionStore', () => {
     expect(await t.redis.zscore(t.keys.history(), id)).not.toBeNull();
   });
 
+  it('keeps the active count exact through claims and chained completions, which write it once per script', async () => {
+    const id = await newSession(['cognate', 'evomerge']);
+    const agent = (phase: PipelinePhase, state: 'executing' | 'stopped') => ({
+      agent_id: `${phase}-runner`, role: 'coordinator', phase, state, current_task: null, memory_usage_mb: 1, cpu_usage_percent: 0, uptime_seconds: 0,
+    });
+    const active = async () => (await store.summary(id))!.active_agents;
+    const claim = await store.startPhase(id, 'cognate', 1, 'w1', agent('cognate', 'executing'));
+    expect(await active()).toBe(1);
+    // cognate's agent stops and evomerge's starts in the same script: still one active.
+    const known = { config: (claim as { config: Record<string, unknown> }).config, phases: ['cognate', 'evomerge'] as PipelinePhase[] };
+    const next = await store.completePhase(id, 'cognate', 1, 'job-a', { ...outcome, agent: agent('cognate', 'stopped') }, { workerId: 'w1', agent: agent('evomerge', 'executing'), known });
+    expect(next).toMatchObject({ kind: 'next', phase: 'evomerge', claim: { kind: 'run' } });
+    expect(await active()).toBe(1);
+    await store.completePhase(id, 'evomerge', 1, 'job-a', { ...outcome, agent: agent('evomerge', 'stopped') });
+    expect(await active()).toBe(0);
+    const states = (await reader.readAfter(id)).filter((e) => e.event_type === 'agent_update').map((e) => `${String(e.data.agent_id)}:${String(e.data.state)}`);
+    expect(states).toEqual(['cognate-runner:executing', 'cognate-runner:stopped', 'evomerge-runner:executing', 'evomerge-runner:stopped']);
+  });
+
   it('keeps total progress exact from its completed-phase count: redelivered completions, a restore to an earlier point, a session stored before the count existed', async () => {
     const phases: PipelinePhase[] = ['cognate', 'evomerge', 'quietstar', 'bitnet'];
     const total = async (id: string) => toStatusResponse((await store.snapshot(id, ALL_TENANTS))!).total_progress_percent;

@@ -18,19 +18,47 @@ end
 -- `sessionId`: the session's id when the caller has read it already. The count is read once per
 -- script run (a completion records two agents: the finished one and the next phase's).
 local agentCache = {}
+
+-- The active count as stored, read at most once per script run.
+local function storedActive()
+  if not agentCache.stored then
+    agentCache.stored = tonumber(redis.call('HGET', KEYS[1], 'active_agents') or '0') or 0
+    agentCache.active = agentCache.active or agentCache.stored
+  end
+  return agentCache.stored
+end
+
 local function recordAgent(eventsKey, agentsKey, a, nowIso, channel, maxlen, sessionId)
   local before = redis.call('HGET', agentsKey, a.id)
   redis.call('HSET', agentsKey, a.id, a.record)
   local delta = (a.active and 1 or 0) - (countsActive(before) and 1 or 0)
-  if not agentCache.active then agentCache.active = tonumber(redis.call('HGET', KEYS[1], 'active_agents') or '0') or 0 end
+  storedActive()
   local active = agentCache.active
   if delta ~= 0 then
     active = math.max(0, active + delta)
     agentCache.active = active
-    redis.call('HSET', KEYS[1], 'active_agents', active)
+    if not agentCache.deferred then redis.call('HSET', KEYS[1], 'active_agents', active) end
   end
   sessionId = sessionId or redis.call('HGET', KEYS[1], 'session_id') or ''
   emitRaw(eventsKey, channel, maxlen, '{"event_type":"agent_update","timestamp":' .. cjson.encode(nowIso) .. ',"session_id":'
     .. cjson.encode(sessionId) .. ',"data":' .. a.data .. '}')
   return active
+end
+
+-- A script that records several agents and emits several events (a claim, a completion) defers
+-- their side writes to its end, finishScript: the announcements go out as one message (see
+-- holdAnnouncements), and the session's active count is written once, if it changed at all (a
+-- completion's two records usually cancel out: the finished agent stops, the next one starts).
+-- Such a script must end every way out with `return finishScript(result)`.
+local function deferWrites()
+  holdAnnouncements()
+  agentCache.deferred = true
+end
+
+local function finishScript(result)
+  if agentCache.deferred and agentCache.stored and agentCache.active ~= agentCache.stored then
+    redis.call('HSET', KEYS[1], 'active_agents', agentCache.active)
+  end
+  agentCache.deferred = nil
+  return publishHeld(result)
 end

@@ -16,7 +16,8 @@ local function readHead()
   if v[7] then emitCache.epoch = v[7] end
   if v[1] then
     emitCache.tenant = cjson.encode(v[8] or 'default')
-    agentCache.active = tonumber(v[9] or '0') or 0
+    agentCache.stored = tonumber(v[9] or '0') or 0
+    agentCache.active = agentCache.stored
   end
   return {status = v[1], sessionId = v[2], currentPhase = v[3], runGen = v[4], phasesJson = v[5], completedCount = v[6],
     cfg = {v[10] or '0', v[11] or '1', v[12] or '', v[13] or ''}}

@@ -51,6 +51,6 @@ local function progressEnvelope(sessionId, nowIso, phase, phasePct, totalPct, st
   return {
     event_type = 'pipeline_progress', timestamp = nowIso, session_id = sessionId,
     data = {phase = nullable(phase), progress_percent = phasePct, total_progress_percent = totalPct,
-            status = status, message = message, metrics = metrics or cjson.decode('{}')}
+            status = status, message = message, metrics = metrics or {}}
   }
 end
