@@ -106,14 +106,21 @@ export class CheckpointStore {
    * (Artifacts they referenced are collected by `referencedArtifacts` + the artifact store's GC.)
    */
   async prune(sessionId: string, keep: number): Promise<string[]> {
-    const old = await this.redis.zrange(this.keys.sessionCheckpoints(sessionId), '0', String(-(keep + 1)));
+    // Two round trips, each sent in one write: what to drop (and whose owner keys), then the drop.
+    const [old, tenant] = await Promise.all(
+      writeTogether(this.redis, () => [this.redis.zrange(this.keys.sessionCheckpoints(sessionId), '0', String(-(keep + 1))), this.sessions.tenantOf(sessionId)] as const),
+    );
     if (old.length === 0) return [];
-    const tenant = (await this.sessions.tenantOf(sessionId)) ?? DEFAULT_TENANT;
+    const owner = tenant ?? DEFAULT_TENANT;
     const tx = this.redis.multi().zrem(this.keys.sessionCheckpoints(sessionId), ...old);
     for (const id of old) tx.del(this.keys.checkpoint(sessionId, id));
-    await tx.exec();
     // One slot per owner key (Redis Cluster): one UNLINK each, never a multi-key UNLINK.
-    await Promise.all(old.flatMap((id) => [this.redis.unlink(this.keys.checkpointOwner(id)), this.redis.unlink(this.keys.tenantCheckpointOwner(tenant, id))]));
+    await Promise.all(
+      writeTogether(this.redis, () => [
+        tx.exec(),
+        ...old.flatMap((id) => [this.redis.unlink(this.keys.checkpointOwner(id)), this.redis.unlink(this.keys.tenantCheckpointOwner(owner, id))]),
+      ]),
+    );
     return old;
   }
 
