@@ -8,10 +8,10 @@
   now expires, the ids of its checkpoints...} (the caller expires each checkpoint's keys: their
   names are not known before this read).
 ]]
+--@include session
 --@include snapshot
 local json, fields = readSnapshot()
 if json == '' then return {} end
-local TERMINAL = {completed = true, failed = true, cancelled = true}
 if not TERMINAL[fields.status] then return {json, '0'} end
 local out = {json, '1'}
 for i = 1, 12 do redis.call('PEXPIRE', KEYS[i], ARGV[1]) end

@@ -7,7 +7,7 @@
   Returns '' when the session does not exist or belongs to another tenant (indistinguishable on
   purpose), else the document readSnapshot (includes/snapshot.lua) builds.
 ]]
+--@include session
 --@include snapshot
 if ARGV[1] ~= '*' and (redis.call('HGET', KEYS[1], 'tenant') or 'default') ~= ARGV[1] then return '' end
-local json = readSnapshot()
-return json
+return (readSnapshot())

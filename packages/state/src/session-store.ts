@@ -574,7 +574,6 @@ export class SessionStore {
   }
 }
 
-/** A claimPhase reply (includes/claim.lua) as the worker uses it. */
 /** The snapshot scripts' document (includes/snapshot.lua); null for a missing session. */
 function parseSnapshot(json: string | undefined): SessionSnapshot | null {
   if (!json) return null;
@@ -584,6 +583,7 @@ function parseSnapshot(json: string | undefined): SessionSnapshot | null {
   return snap;
 }
 
+/** A claimPhase reply (includes/claim.lua) as the worker uses it. */
 function parseClaim(r: (string | number)[], known?: KnownSession): StartPhaseResult {
   if (r[0] === 'run') {
     const [resume, attempt, config, checkpoints, prev, prevMetrics, prevArtifacts, monitoring, topology, maxAgents, phases] = String(r[1]).split('\x1f');

@@ -160,16 +160,7 @@ export class PhaseRunner {
     const { sessionId, runGen } = job.data;
     const gpuSlot = o.gpuSlot;
     const log = logger.child({ sessionId, phase, runGen, jobId: job.id, requestId: job.data.requestId, ...(o.chainedFrom ? { chained: true } : {}) });
-    // The phase's agent is known before the claim, which records it in the same round trip: a
-    // chained phase's from the config the previous claim returned, the job's own phase's from the
-    // executor the job carries (a job enqueued before jobs carried it records it after the claim).
-    const knownAgent =
-      o.claimed?.agent ??
-      (o.chainedFrom
-        ? this.agentFor(sessionId, phase, this.executorOf(o.chainedFrom.config as PipelineConfig, phase))
-        : phase === job.data.phase && job.data.executor !== undefined
-          ? this.agentFor(sessionId, phase, job.data.executor ?? this.deps.defaultExecutor)
-          : null);
+    const knownAgent = o.claimed?.agent ?? this.agentBeforeClaim(job, phase, o.chainedFrom);
     const claim =
       o.claimed?.claim ??
       (await store.startPhase(
@@ -357,6 +348,18 @@ export class PhaseRunner {
     }
     log.info({ result: outcome.kind }, 'phase finished');
     return { outcome: outcome.kind === 'stale' ? { outcome: 'aborted', reason: outcome.reason } : { outcome: 'completed', next: null } };
+  }
+
+  /**
+   * The phase's agent when it is known before the claim, which then records it in the same round
+   * trip: a chained phase's from the config the previous claim returned, the job's own phase's
+   * from the executor the job carries. Null for a job enqueued before jobs carried it: its agent is
+   * recorded after the claim.
+   */
+  private agentBeforeClaim(job: Job<PhaseJobData>, phase: PipelinePhase, chainedFrom: KnownSession | null): AgentStatus | null {
+    if (chainedFrom) return this.agentFor(job.data.sessionId, phase, this.executorOf(chainedFrom.config as PipelineConfig, phase));
+    if (phase === job.data.phase && job.data.executor !== undefined) return this.agentFor(job.data.sessionId, phase, job.data.executor ?? this.deps.defaultExecutor);
+    return null;
   }
 
   /** A slot for running `next` in this job (never a phase that needs a GPU), with its agent. */

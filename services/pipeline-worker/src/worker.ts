@@ -96,11 +96,6 @@ export class PhaseWorkers {
     this.workers.push(worker);
   }
 
-  /**
-   * Run a GPU job holding a slot lease, released on every exit path (a crash leaves it to expire).
-   * With every slot held, the job goes back to the queue (delayed, not counted as an attempt), so
-   * another worker with a free slot — or this one, later — takes it.
-   */
   /** Count a phase run against this worker's slots and time it; released once, with its outcome. */
   private occupy(phase: PipelinePhase): PhaseSlot {
     this.lastJobAt = Date.now();
@@ -138,6 +133,11 @@ export class PhaseWorkers {
     },
   };
 
+  /**
+   * Run a GPU job holding a slot lease, released on every exit path (a crash leaves it to expire).
+   * With every slot held, the job goes back to the queue (delayed, not counted as an attempt), so
+   * another worker with a free slot — or this one, later — takes it.
+   */
   private async runOnGpu(job: Job<PhaseJobData>, token: string | undefined, slot: PhaseSlot): Promise<PhaseJobOutcome> {
     const gpu = this.opts.gpu!;
     const lease = await gpu.slots.acquire(`${this.opts.workerId ?? 'worker'}/${job.id}`);

@@ -141,13 +141,7 @@ export class EventRouter {
     }
     // One message may carry several envelopes, one per line (a script that emits several events
     // announces them together); JSON never holds a raw newline, so the split is exact.
-    let start = 0;
-    for (;;) {
-      const end = message.indexOf('\n', start);
-      this.routeSafely(end === -1 ? (start === 0 ? message : message.slice(start)) : message.slice(start, end));
-      if (end === -1) return;
-      start = end + 1;
-    }
+    for (const envelope of message.split('\n')) this.routeSafely(envelope);
   };
 
   private routeSafely(envelope: string): void {

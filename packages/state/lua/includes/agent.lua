@@ -11,15 +11,11 @@ local function countsActive(record)
   return record and (string.find(record, '"state":"executing"', 1, true) or string.find(record, '"state":"active"', 1, true)) and true or false
 end
 
--- Record an agent's latest state, keep the session's `active_agents` count in step (by the change
--- this record makes: the state it replaces is found on the raw JSON — every record is
--- JSON.stringify output, no spaces, and a quote inside a string value is escaped), and emit the
--- agent_update event. KEYS[1] must be the session hash (emit's epoch and tenant live there).
--- `sessionId`: the session's id when the caller has read it already. The count is read once per
--- script run (a completion records two agents: the finished one and the next phase's).
+-- The session's active count within one script run: as stored (read at most once) and as moved
+-- by the records made so far (a completion records two agents: the finished one and the next
+-- phase's).
 local agentCache = {}
 
--- The active count as stored, read at most once per script run.
 local function storedActive()
   if not agentCache.stored then
     agentCache.stored = tonumber(redis.call('HGET', KEYS[1], 'active_agents') or '0') or 0
@@ -28,6 +24,11 @@ local function storedActive()
   return agentCache.stored
 end
 
+-- Record an agent's latest state, keep the session's `active_agents` count in step (by the change
+-- this record makes: the state it replaces is found on the raw JSON — every record is
+-- JSON.stringify output, no spaces, and a quote inside a string value is escaped), and emit the
+-- agent_update event. KEYS[1] must be the session hash (emit's epoch and tenant live there).
+-- `sessionId`: the session's id when the caller has read it already.
 local function recordAgent(eventsKey, agentsKey, a, nowIso, channel, maxlen, sessionId)
   local before = redis.call('HGET', agentsKey, a.id)
   redis.call('HSET', agentsKey, a.id, a.record)

@@ -1,13 +1,6 @@
--- A worker claims a phase (startPhase, or completePhase going straight on to the next phase of
--- the same job). Guards make redelivered or superseded jobs harmless. KEYS as the phase scripts:
--- session, events, 8 phase hashes, agents hash. Needs the emit, session and agent includes.
--- Returns {'gone'} | {'skip', reason} | {'parked'}
---       | {'run', the \31-joined fields: resume_state, attempt, config JSON, enable_checkpoints, previous phase,
---          its metrics JSON, its artifacts JSON, enable_monitoring, swarm_topology, max_agents, phases JSON}
--- (everything the worker needs to run the phase, so it reads nothing else). With `lean` = '1' the
--- config and phases come back empty: the caller holds them from an earlier claim of the same run
--- generation, and within one generation they never change (only a restore, which starts a new
--- generation, rewrites them).
+-- The phase scripts' shared reads and the claim. KEYS as the phase scripts: session, events,
+-- 8 phase hashes, agents hash. Needs the emit, session and agent includes.
+
 -- The session fields a phase script needs, in one HMGET, with the emit and agent caches primed
 -- from it (the stream's epoch and tenant, the active-agent count): nothing later re-reads them.
 local function readHead()
@@ -23,6 +16,15 @@ local function readHead()
     cfg = {v[10] or '0', v[11] or '1', v[12] or '', v[13] or ''}}
 end
 
+-- A worker claims a phase (startPhase, or completePhase going straight on to the next phase of
+-- the same job). Guards make redelivered or superseded jobs harmless.
+-- Returns {'gone'} | {'skip', reason} | {'parked'}
+--       | {'run', the \31-joined fields: resume_state, attempt, config JSON, enable_checkpoints, previous phase,
+--          its metrics JSON, its artifacts JSON, enable_monitoring, swarm_topology, max_agents, phases JSON}
+-- (everything the worker needs to run the phase, so it reads nothing else). With `lean` = '1' the
+-- config and phases come back empty: the caller holds them from an earlier claim of the same run
+-- generation, and within one generation they never change (only a restore, which starts a new
+-- generation, rewrites them).
 -- `chained`: set by completePhase claiming the next phase in the same run — what it has just read
 -- (the session's head, its phases decoded, the completed count, the phase just completed and its
 -- outputs), so the claim neither re-reads nor re-checks it, and also moves the session's

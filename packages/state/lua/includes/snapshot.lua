@@ -1,7 +1,7 @@
 -- The session as one JSON document {session: {...}, phases: {name: {...}}, agents: [...]}, or ''
 -- when it does not exist. KEYS as the session scripts: session, events, 8 phase hashes (canonical
 -- order), agents. A single string decodes far faster on the client than a reply of hundreds of
--- nested elements.
+-- nested elements. Needs the session include (its PHASES).
 local function readSnapshot()
   local function toObject(flat)
     local o = {}
@@ -10,9 +10,8 @@ local function readSnapshot()
   end
   local session = redis.call('HGETALL', KEYS[1])
   if #session == 0 then return '', nil end
-  local PHASE_NAMES = {'cognate', 'evomerge', 'quietstar', 'bitnet', 'training', 'baking', 'adas', 'compression'}
   local phases = {}
-  for i, p in ipairs(PHASE_NAMES) do
+  for i, p in ipairs(PHASES) do
     local h = redis.call('HGETALL', KEYS[2 + i])
     if #h > 0 then phases[p] = toObject(h) end
   end
